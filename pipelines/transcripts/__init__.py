@@ -1,0 +1,63 @@
+"""Transcript readers: any file a user has becomes a list of timed :class:`Segment`.
+
+``read_transcript(path)`` sniffs the format, parses it, and removes repeated cues, so every later
+stage (chunking, summaries, citations) sees one clean shape regardless of where the text came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines.domain import Segment
+from pipelines.transcripts.decoding import decode_transcript_bytes
+from pipelines.transcripts.errors import TranscriptError
+from pipelines.transcripts.json_segments import read_json_segments
+from pipelines.transcripts.plain_text import read_plain_text
+from pipelines.transcripts.repeats import collapse_repeats
+from pipelines.transcripts.sniffing import sniff_format
+from pipelines.transcripts.srt import read_srt
+from pipelines.transcripts.webvtt import read_webvtt
+
+TRANSCRIPT_SUFFIXES = (".srt", ".vtt", ".json", ".txt")
+
+_READERS = {"srt": read_srt, "webvtt": read_webvtt, "json": read_json_segments, "text": read_plain_text}
+
+
+@dataclass
+class Transcript:
+    segments: list[Segment]
+    format: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def timed(self) -> bool:
+        return any(s.start is not None for s in self.segments)
+
+
+def parse_transcript(text: str, suffix: str = "") -> Transcript:
+    """Parse already-decoded text; used for files and for captions fetched from the network."""
+    warnings: list[str] = []
+    kind = sniff_format(text, suffix)
+    segments = _READERS[kind](text, warnings)
+    segments, collapsed = collapse_repeats(segments)
+    if collapsed:
+        warnings.append(f"collapsed {collapsed} repeated cue(s) or phrase loop(s)")
+    if not segments:
+        raise TranscriptError("transcript has no text after removing repeats")
+    return Transcript(segments=segments, format=kind, warnings=warnings)
+
+
+def read_transcript(path: Path) -> Transcript:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise TranscriptError(f"cannot read file: {error.strerror or error}") from None
+    decoded = decode_transcript_bytes(data)
+    transcript = parse_transcript(decoded.text, path.suffix)
+    if decoded.warning:
+        transcript.warnings.insert(0, decoded.warning)
+    return transcript
+
+
+__all__ = ["Transcript", "TranscriptError", "TRANSCRIPT_SUFFIXES", "parse_transcript", "read_transcript"]
