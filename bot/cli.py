@@ -1,0 +1,58 @@
+"""``course-ta``: the command line. Each subcommand lives in its own module under ``bot/commands``.
+
+Every command loads the validated settings first, so a bad ``COURSE_TA_*`` value is one clear line
+on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from pipelines.settings import SettingsError
+
+
+def _quiet_libraries() -> None:
+    """Offline by default and no progress bars or telemetry from the libraries underneath."""
+    os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from bot.commands import ask, ingest, status
+
+    parser = argparse.ArgumentParser(prog="course-ta", description="A teaching assistant for a video course.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens underneath")
+    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    ingest.register(subcommands)
+    ask.register(subcommands)
+    status.register(subcommands)
+    # --- commands of later features register here, one line each ---
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _quiet_libraries()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except SettingsError as error:
+        print(f"course-ta: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("course-ta: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

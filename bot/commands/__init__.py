@@ -1,0 +1,1 @@
+"""One module per ``course-ta`` subcommand: ``register(subparsers)`` adds it."""

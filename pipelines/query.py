@@ -1,0 +1,73 @@
+"""The Haystack query pipeline: a question in, an :class:`Answer` with timed citations out.
+
+    question ─► text_embedder ─► dense_retriever ─┐
+            └──────────────────► bm25_retriever ──┴► fusion (reciprocal rank) ─► diversity ─► answerer
+
+Dense retrieval understands paraphrased student questions; BM25 catches exact names the embedding
+model never saw ("LoRA", "BPE"). Reciprocal rank fusion merges them without comparing their
+incompatible scores. ``mode`` keeps single-retriever variants for benchmarks and evaluation.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from haystack import Pipeline
+from haystack.components.joiners import DocumentJoiner
+
+from pipelines.document_store import StoreBundle
+from pipelines.embedders import document_embedder, text_embedder
+from pipelines.offline_answerer import OfflineAnswerer
+from pipelines.settings import Settings
+from pipelines.video_diversity import VideoDiversityRanker
+
+RetrievalMode = Literal["hybrid", "dense", "bm25"]
+# Dense retrieval beat BM25 on student-style questions (DESIGN.md); it gets the larger vote.
+FUSION_WEIGHTS = [0.6, 0.4]
+
+
+def build_retrieval_pipeline(settings: Settings, bundle: StoreBundle, mode: RetrievalMode = "hybrid") -> Pipeline:
+    """Retrieval only: ends in the diversity ranker (used by the answer pipeline and by evaluation)."""
+    pipeline = Pipeline()
+    pipeline.add_component("text_embedder", text_embedder(settings))
+    pipeline.add_component("diversity", VideoDiversityRanker(top_k=settings.top_k, max_per_video=settings.max_chunks_per_video))
+    if mode in ("hybrid", "dense"):
+        pipeline.add_component("dense_retriever", bundle.embedding_retriever(top_k=settings.candidates))
+        pipeline.connect("text_embedder.embedding", "dense_retriever.query_embedding")
+    if mode in ("hybrid", "bm25"):
+        pipeline.add_component("bm25_retriever", bundle.bm25_retriever(top_k=settings.candidates))
+    if mode == "hybrid":
+        pipeline.add_component("fusion", DocumentJoiner(join_mode="reciprocal_rank_fusion", weights=FUSION_WEIGHTS))
+        pipeline.connect("dense_retriever.documents", "fusion.documents")
+        pipeline.connect("bm25_retriever.documents", "fusion.documents")
+        pipeline.connect("fusion.documents", "diversity.documents")
+    elif mode == "dense":
+        pipeline.connect("dense_retriever.documents", "diversity.documents")
+    else:
+        pipeline.connect("bm25_retriever.documents", "diversity.documents")
+    return pipeline
+
+
+def build_query_pipeline(settings: Settings, bundle: StoreBundle, mode: RetrievalMode = "hybrid") -> Pipeline:
+    pipeline = build_retrieval_pipeline(settings, bundle, mode)
+    answerer = OfflineAnswerer(
+        embedder=document_embedder(settings, with_title=False),
+        min_relevance=settings.min_relevance,
+        store_name=bundle.name,
+    )
+    pipeline.add_component("answerer", answerer)
+    pipeline.connect("diversity.documents", "answerer.documents")
+    pipeline.connect("text_embedder.embedding", "answerer.query_embedding")
+    return pipeline
+
+
+def query_inputs(pipeline: Pipeline, question: str, retrieval_query: str | None = None) -> dict[str, Any]:
+    """Route the question to every component of ``pipeline`` that takes it."""
+    search = retrieval_query or question
+    data: dict[str, Any] = {"text_embedder": {"text": search}}
+    names = set(pipeline.graph.nodes)
+    if "bm25_retriever" in names:
+        data["bm25_retriever"] = {"query": search}
+    if "answerer" in names:
+        data["answerer"] = {"question": question}
+    return data
