@@ -1,0 +1,56 @@
+"""``course-ta voice clone``: validate the instructor's clips, register the voice, clone it everywhere.
+
+Validation happens before anything is stored or uploaded, so a bad clip is one clear error and no
+half-registered voice. Every backend that can clone gets the same normalized clips; one that cannot
+right now (no key, no worker) is reported, not fatal: the voice is registered and can be cloned
+there later by running the command again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines.settings import Settings
+from voice.backends.base import BackendError
+from voice.backends.elevenlabs import ElevenLabsBackend
+from voice.backends.tortoise import TortoiseBackend
+from voice.reference_clips import ReferenceClipError, check_clip, store_clips
+from voice.registry import RegisteredVoice, VoiceRegistry
+
+MIN_TOTAL_SECONDS = 6.0
+
+
+@dataclass
+class CloneReport:
+    voice: str
+    clips: int
+    total_seconds: float
+    backends: dict[str, str] = field(default_factory=dict)  # backend → what happened
+    failed: dict[str, str] = field(default_factory=dict)  # backend → why not
+
+
+def clone_voice(name: str, clip_paths: list[Path], settings: Settings, convert: bool = False) -> CloneReport:
+    if not clip_paths:
+        raise ReferenceClipError("give at least one reference clip")
+    reports = [check_clip(Path(path), convert=convert) for path in clip_paths]  # raises on the first bad clip
+    total = sum(report.duration_s for report in reports)
+    if total < MIN_TOTAL_SECONDS:
+        raise ReferenceClipError(f"only {total:.1f} s of speech in all clips; give at least {MIN_TOTAL_SECONDS:g} s (30 s to a few minutes clones best)")
+    registry = VoiceRegistry(settings.voice_dir)
+    clips_folder = registry.clips_folder(name)
+    stored = store_clips(reports, clips_folder)
+    keep = {clip.path.name for clip in stored}
+    for old in clips_folder.glob("*.wav"):
+        if old.name not in keep:
+            old.unlink()
+    previous = registry.get(name)
+    voice = RegisteredVoice(name=name, clips=stored, backends=previous.backends if previous else {})
+    registry.save(voice)
+    report = CloneReport(voice=name, clips=len(stored), total_seconds=total)
+    for backend in (TortoiseBackend(settings), ElevenLabsBackend(settings)):
+        try:
+            report.backends[backend.name] = backend.clone(name, stored)
+        except BackendError as error:
+            report.failed[backend.name] = str(error)
+    return report
