@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.register(subcommands)
     status.register(subcommands)
     # --- commands of later features register here, one line each ---
+    from bot.commands import say, voice_clone  # voice (issue 5)
+    say.register(subcommands)
+    voice_clone.register(subcommands)
     return parser
 
 
