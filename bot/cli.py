@@ -33,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.register(subcommands)
     status.register(subcommands)
     # --- commands of later features register here, one line each ---
+    from bot.commands import add_source, schedule, sync, transcribe  # freshness (issue 3)
+    add_source.register(subcommands)
+    sync.register(subcommands)
+    schedule.register(subcommands)
+    transcribe.register(subcommands)
     from bot.commands import say, voice_clone  # voice (issue 5)
     say.register(subcommands)
     voice_clone.register(subcommands)

@@ -124,6 +124,7 @@ class SyncRunner:
         self._last_save = time.monotonic()
         self._prompt: str | None = None
         self._prompt_ready = False
+        self.stop_event = threading.Event()  # set on shutdown: finish the current video, start no new one
 
     # -- directories ------------------------------------------------------------------------------
 
@@ -285,6 +286,8 @@ class SyncRunner:
     # -- one video ------------------------------------------------------------------------------
 
     def _process_video_safely(self, ref: VideoRef) -> VideoResult:
+        if self.stop_event.is_set():
+            return VideoResult(ref.video_id, "waiting", "shutting down")
         if self.progress:
             self.progress.video_started(ref)
         records = self.ledger.stages_of(ref.video_id)

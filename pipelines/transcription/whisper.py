@@ -138,7 +138,7 @@ class FasterWhisperTranscriber:
             for piece in pieces:
                 segment = _segment(piece, window.offset_s)
                 if segment is not None:
-                    segments.append(segment)
+                    segments.extend(_split_long(segment))
         return TranscriptionResult(
             source=str(path),
             segments=_monotonic(segments),
@@ -194,6 +194,29 @@ def _segment(piece: Any, offset: float) -> Segment | None:
             if w.word.strip()
         ) or None
     return Segment(text=text, start=round(float(piece.start) + offset, 3), end=round(float(piece.end) + offset, 3), words=words)
+
+
+def _split_long(segment: Segment, target_s: float = 4.0, limit_s: float = 15.0) -> list[Segment]:
+    """Cut VAD-sized segments (batched mode yields up to 30 s) at sentence ends, by word times,
+    so subtitles stay readable and every segment keeps its own words."""
+    words = segment.words
+    if not words or (segment.end or 0) - (segment.start or 0) <= limit_s:
+        return [segment]
+    pieces: list[Segment] = []
+    current: list[Word] = []
+    for word in words:
+        current.append(word)
+        span = (current[-1].end or 0) - (current[0].start or 0)
+        if (span >= target_s and word.text.endswith((".", "?", "!"))) or span >= limit_s:
+            pieces.append(_from_words(current))
+            current = []
+    if current:
+        pieces.append(_from_words(current))
+    return pieces
+
+
+def _from_words(words: list[Word]) -> Segment:
+    return Segment(text=" ".join(w.text for w in words), start=words[0].start, end=words[-1].end, words=tuple(words))
 
 
 def _monotonic(segments: list[Segment]) -> list[Segment]:
