@@ -240,6 +240,7 @@ class YouTubeSource:
             "fragment_retries": 3,
             "overwrites": False,
             "noplaylist": True,
+            "fixup": "never",  # we decode with PyAV/FFmpeg anyway; container fix-ups are wasted work
         }
         with self._ydl(**params) as ydl:
             try:
