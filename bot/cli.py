@@ -24,7 +24,7 @@ def _quiet_libraries() -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bot.commands import ask, ingest, status
+    from bot.commands import ask, demo, ingest, status
 
     parser = argparse.ArgumentParser(prog="course-ta", description="A teaching assistant for a video course.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens underneath")
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.register(subcommands)
     ask.register(subcommands)
     status.register(subcommands)
+    demo.register(subcommands)
     # --- commands of later features register here, one line each ---
     from bot.commands import add_source, schedule, sync, transcribe  # freshness (issue 3)
     add_source.register(subcommands)

@@ -20,7 +20,10 @@ from pipelines.domain import Answer, Citation, deep_link, format_timestamp
 
 OFFLINE_ANSWERER = "offline-extractive"
 MIN_SENTENCE_WORDS = 4
-QUOTE_MAX_WORDS = 55
+QUOTE_MAX_WORDS = 60
+NEIGHBOUR_MARGIN = 0.12
+LEAD_IN_MARGIN = 0.03
+QUESTION_PENALTY = 0.1
 
 
 @dataclass
@@ -90,7 +93,8 @@ class OfflineAnswerer:
             cited_videos.add(video)
             if len(chosen) >= self.max_citations:
                 break
-        citations = [self._citation(c) for c in chosen]
+        scores = {(c.document.id, c.index): c.score for c in candidates}
+        citations = [self._citation(c, scores) for c in chosen]
         lines = [
             f"[{n}] {citation.quote} ({citation.title}, {format_timestamp(citation.start_s)})"
             for n, citation in enumerate(citations, start=1)
@@ -117,17 +121,31 @@ class OfflineAnswerer:
         for candidate, score in zip(candidates, similarity):
             # A small prior for chunks retrieval ranked higher (they match as a whole, not just a line).
             candidate.score = float(score) + 0.04 * (1 - candidate.rank / max(ranks, 1))
+            # Lecturers ask the question before they answer it; the asking sentence is not the answer.
+            if candidate.text.rstrip().endswith("?"):
+                candidate.score -= QUESTION_PENALTY
 
-    def _citation(self, candidate: _Candidate) -> Citation:
+    def _citation(self, candidate: _Candidate, scores: dict[tuple[str, int], float]) -> Citation:
         sentences = chunk_sentences(candidate.document)
         first = last = candidate.index
         words = len(sentences[first][0].split())
-        # Give the quote its context: the next sentence(s) while the quote stays short.
-        while last + 1 < len(sentences) and words + len(sentences[last + 1][0].split()) <= QUOTE_MAX_WORDS:
-            last += 1
-            words += len(sentences[last][0].split())
-            if words >= 25:
-                break
+
+        def fits(index: int) -> bool:
+            """A neighbour joins the quote when it is on topic too, or when the quote alone is too short."""
+            if not 0 <= index < len(sentences) or words + len(sentences[index][0].split()) > QUOTE_MAX_WORDS:
+                return False
+            neighbour = scores.get((candidate.document.id, index), -1.0)
+            if index < candidate.index:  # starting earlier moves the cited second: only for a near-equal lead-in
+                return neighbour >= candidate.score - LEAD_IN_MARGIN
+            return neighbour >= candidate.score - NEIGHBOUR_MARGIN or words < 10
+
+        for _ in range(2):
+            if fits(last + 1):
+                last += 1
+                words += len(sentences[last][0].split())
+            elif fits(first - 1):
+                first -= 1
+                words += len(sentences[first][0].split())
         quote = " ".join(s[0] for s in sentences[first : last + 1])
         start_s = sentences[first][1]
         end_s = sentences[last][2]

@@ -74,7 +74,8 @@ def split_sentences(words: list[TimedWord]) -> list[Sentence]:
         return []
     groups: list[list[TimedWord]] = []
     for group in _punctuation_groups(words):
-        if len(group) > MAX_SENTENCE_WORDS:
+        unpunctuated = not group[-1].text.rstrip("\"')]").endswith((".", "?", "!"))
+        if len(group) > MAX_SENTENCE_WORDS or (unpunctuated and len(group) > 2 * PSEUDO_MIN_WORDS):
             groups.extend(_pseudo_sentences(group))
         else:
             groups.append(group)
@@ -114,8 +115,8 @@ def _pseudo_sentences(words: list[TimedWord]) -> list[list[TimedWord]]:
     for position, word in enumerate(words):
         current.append(word)
         following = words[position + 1] if position + 1 < len(words) else None
-        if following is None:
-            break
+        if following is None or len(words) - position - 1 < 4:
+            continue  # never leave a stub of one to three words behind
         size = len(current)
         pause = (
             following.start - word.end

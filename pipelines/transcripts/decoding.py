@@ -40,9 +40,15 @@ def decode_transcript_bytes(data: bytes) -> DecodedText:
         pass
     if b"\x00" in data[:4096]:
         raise TranscriptError("file looks binary (contains NUL bytes), not a transcript")
-    best = from_bytes(data).best()
+    matches = from_bytes(data)
+    best = matches.best()
     if best is None:
         raise TranscriptError("file is not text in any encoding we recognise (binary or corrupt)")
+    # Short texts are ambiguous between Western and Central European code pages; captions made on
+    # Windows for an English-speaking course are far more often cp1252, so it wins when plausible.
+    western = next((m for m in matches if m.encoding == "cp1252"), None)
+    if western is not None:
+        best = western
     text = str(best)
     if _control_ratio(text) > 0.05:
         raise TranscriptError("file looks binary (too many control characters), not a transcript")
