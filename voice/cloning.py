@@ -34,12 +34,13 @@ def clone_voice(name: str, clip_paths: list[Path], settings: Settings, convert: 
     if not clip_paths:
         raise ReferenceClipError("give at least one reference clip")
     reports = [check_clip(Path(path), convert=convert) for path in clip_paths]  # raises on the first bad clip
-    total = sum(report.duration_s for report in reports)
-    if total < MIN_TOTAL_SECONDS:
-        raise ReferenceClipError(f"only {total:.1f} s of speech in all clips; give at least {MIN_TOTAL_SECONDS:g} s (30 s to a few minutes clones best)")
     registry = VoiceRegistry(settings.voice_dir)
     clips_folder = registry.clips_folder(name)
-    stored = store_clips(reports, clips_folder)
+    unique = {report.audio.to_wav(): report for report in reports}  # the same clip twice counts once
+    total = sum(report.duration_s for report in unique.values())
+    if total < MIN_TOTAL_SECONDS:
+        raise ReferenceClipError(f"only {total:.1f} s of distinct speech in all clips; give at least {MIN_TOTAL_SECONDS:g} s (30 s to a few minutes clones best)")
+    stored = store_clips(list(unique.values()), clips_folder)
     keep = {clip.path.name for clip in stored}
     for old in clips_folder.glob("*.wav"):
         if old.name not in keep:

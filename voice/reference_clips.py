@@ -118,6 +118,8 @@ def store_clips(reports: list[ClipReport], folder: Path) -> list[ReferenceClipFi
         wav = report.audio.to_wav()
         digest = hashlib.sha256(wav).hexdigest()
         target = folder / f"{digest[:16]}.wav"
+        if any(clip.sha256 == digest for clip in stored):
+            continue  # the same clip given twice counts once
         if not target.exists():
             temporary = target.with_suffix(".tmp")
             temporary.write_bytes(wav)
