@@ -36,6 +36,11 @@ class PersistentInMemoryDocumentStore(InMemoryDocumentStore):
         if self.directory is not None and (self.directory / STORE_FILE).exists():
             self._load()
 
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["init_parameters"]["directory"] = str(self.directory) if self.directory is not None else None
+        return data
+
     # -- persistence -------------------------------------------------------------------------
 
     @property

@@ -144,7 +144,9 @@ def read_best_transcript(files: VideoFiles) -> tuple[Path, Transcript, list[str]
         except TranscriptError as error:
             problems.append(f"{path.name}: {error}")
             continue
-        return path, transcript, problems
+        return path, transcript, [f"skipped {problem}" for problem in problems]
+    if len(problems) == 1:
+        raise TranscriptError(problems[0].split(": ", 1)[1])
     raise TranscriptError("; ".join(problems) or "no transcript file")
 
 
