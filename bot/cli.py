@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.commands import say, voice_clone  # voice (issue 5)
     say.register(subcommands)
     voice_clone.register(subcommands)
+    from bot.commands import feedback, serve  # slack (issue 6)
+    serve.register(subcommands)
+    feedback.register(subcommands)
     return parser
 
 

@@ -195,6 +195,132 @@ class Settings(BaseSettings):
 
     # --- end voice ---
 
+    # --- slack (issue 6) ---
+    # Tokens use Slack's standard names (COURSE_TA_-prefixed names work too); never logged or echoed.
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("slack_bot_token", "SLACK_BOT_TOKEN", "COURSE_TA_SLACK_BOT_TOKEN"))
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("slack_app_token", "SLACK_APP_TOKEN", "COURSE_TA_SLACK_APP_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("slack_signing_secret", "SLACK_SIGNING_SECRET", "COURSE_TA_SLACK_SIGNING_SECRET")
+    )
+    # socket: Socket Mode (no public URL, needs SLACK_APP_TOKEN); http: Events API (needs SLACK_SIGNING_SECRET).
+    slack_mode: str = "socket"
+    slack_http_host: str = "0.0.0.0"
+    slack_http_port: int = Field(default=3000, ge=1, le=65_535)
+    slack_http_path: str = Field(default="/slack/events", pattern=r"^/[A-Za-z0-9/_.-]*$")
+    # Web API base URL (Enterprise proxies, local test servers); empty = https://slack.com/api/.
+    slack_api_url: str | None = None
+    # Channel IDs the bot answers in (comma-separated); empty = every channel it was invited to.
+    slack_channels: str = Field(default="", pattern=r"^\s*([CG][A-Z0-9]{2,}\s*(,\s*[CG][A-Z0-9]{2,}\s*)*)?$")
+    slack_allow_dms: bool = True
+    # Per-user rate limit: at most this many questions per window.
+    slack_rate_limit: int = Field(default=6, ge=1, le=10_000)
+    slack_rate_window_s: float = Field(default=60.0, gt=0.0, le=86_400.0)
+    # Threads for Bolt's listeners; answers (CPU-bound) run at most slack_answer_concurrency at a time.
+    slack_workers: int = Field(default=16, ge=2, le=256)
+    slack_answer_concurrency: int = Field(default=2, ge=1, le=64)
+    slack_working_reaction: str = Field(default="hourglass_flowing_sand", pattern=r"^[a-z0-9_+-]{1,64}$")
+    slack_voice_clips: bool = True
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _check_slack_bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        return Settings._check_token_shape(value, "xoxb-", "SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _check_slack_app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        return Settings._check_token_shape(value, "xapp-", "SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+
+    @staticmethod
+    def _check_token_shape(value: SecretStr | None, prefix: str, message: str) -> SecretStr | None:
+        """Empty means unset; a wrong shape fails with a message naming the variable, never the value."""
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().strip().startswith(prefix):
+            raise ValueError(message)
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("slack_signing_secret")
+    @classmethod
+    def _check_slack_signing_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if len(value.get_secret_value().strip()) < 16:
+            raise ValueError("SLACK_SIGNING_SECRET looks truncated (Basic Information > App Credentials > Signing Secret)")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("slack_mode")
+    @classmethod
+    def _check_slack_mode(cls, value: str) -> str:
+        if value.lower() not in ("socket", "http"):
+            raise ValueError(f"must be socket or http (got {value!r})")
+        return value.lower()
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _check_slack_api_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") + "/"
+
+    @property
+    def slack_channel_ids(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.slack_channels.split(",") if part.strip())
+
+    @property
+    def feedback_db_path(self) -> Path:
+        return self.data_dir / "feedback.sqlite"
+
+    # --- end slack ---
+
+    # --- discord (issue 7) ---
+    # The bot token is a secret: read from DISCORD_TOKEN (or COURSE_TA_DISCORD_TOKEN), never printed.
+    discord_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("discord_token", "COURSE_TA_DISCORD_TOKEN", "DISCORD_TOKEN")
+    )
+    discord_client_id: str | None = None  # the application id, for `course-ta discord invite-url`
+    # Commands sync to this guild at start (instant); empty = global sync (can take up to an hour).
+    discord_test_guild_id: str | None = None
+    # Comma-separated guild / channel ids; empty = everywhere the bot is invited.
+    discord_allowed_guilds: str = ""
+    discord_allowed_channels: str = ""
+    discord_cooldown_seconds: float = Field(default=10.0, ge=0.0, le=3600.0)
+    discord_voice_idle_seconds: float = Field(default=120.0, ge=1.0, le=86_400.0)
+    # Replies to the bot's answers (and messages in threads started from them) ask follow-ups; this
+    # needs the privileged Message Content intent switched on in the developer portal.
+    discord_follow_ups: bool = True
+
+    @field_validator("discord_client_id", "discord_test_guild_id")
+    @classmethod
+    def _check_discord_id(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        return Settings._snowflake(value.strip())
+
+    @field_validator("discord_allowed_guilds", "discord_allowed_channels")
+    @classmethod
+    def _check_discord_ids(cls, value: str) -> str:
+        return ",".join(Settings._snowflake(part.strip()) for part in value.split(",") if part.strip())
+
+    @staticmethod
+    def _snowflake(value: str) -> str:
+        """A Discord id (snowflake): digits only, 17-20 of them in practice, fits in 64 bits."""
+        if not value.isdigit() or not 15 <= len(value) <= 20 or int(value) >= 2**64:
+            raise ValueError(f"{value!r} is not a Discord id (copy it with Developer Mode: 15-20 digits)")
+        return value
+
+    @property
+    def discord_allowed_guild_ids(self) -> frozenset[int]:
+        return frozenset(int(part) for part in self.discord_allowed_guilds.split(",") if part)
+
+    @property
+    def discord_allowed_channel_ids(self) -> frozenset[int]:
+        return frozenset(int(part) for part in self.discord_allowed_channels.split(",") if part)
+
+    # --- end discord ---
+
     @field_validator("embedding_model", mode="before")
     @classmethod
     def _default_model(cls, value: Any) -> Any:

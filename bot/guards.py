@@ -1,0 +1,126 @@
+"""Guards every front door (Slack, Discord) puts before the AnswerService.
+
+They are platform-neutral and cheap (no I/O), so a bot can run them inside its acknowledgement
+window: who may ask (allow-lists), how often (a per-user sliding-window rate limit), and whether an
+event was already handled (platforms redeliver: Slack retries, double delivery of one message as a
+mention and as a channel message). Each guard answers with a decision plus a user-facing reason,
+because a student must always be told why the bot did not answer.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    retry_after_s: float = 0.0
+
+    def message(self) -> str:
+        """The friendly reply for a refused question."""
+        wait = max(1, math.ceil(self.retry_after_s))
+        unit = "second" if wait == 1 else "seconds"
+        return f"You're asking faster than I can keep up \u2014 please try again in {wait} {unit}. I'll be right here."
+
+
+class RateLimiter:
+    """At most ``limit`` events per ``window_s`` seconds per key (a sliding window, thread-safe).
+
+    A sliding window, not a fixed bucket: a student who asks five questions at 09:59:59 cannot ask five
+    more at 10:00:00. Refused attempts do not count, so waiting the advertised time always works.
+    """
+
+    def __init__(self, limit: int, window_s: float, clock: Clock = time.monotonic, max_keys: int = 100_000) -> None:
+        if limit < 1 or window_s <= 0:
+            raise ValueError("limit must be >= 1 and window_s > 0")
+        self.limit = limit
+        self.window_s = window_s
+        self._clock = clock
+        self._max_keys = max_keys
+        self._events: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def check(self, key: str) -> RateDecision:
+        now = self._clock()
+        with self._lock:
+            events = self._events.get(key)
+            if events is None:
+                events = self._events[key] = deque()
+                while len(self._events) > self._max_keys:  # forget the least recently active users
+                    self._events.popitem(last=False)
+            self._events.move_to_end(key)
+            while events and events[0] <= now - self.window_s:
+                events.popleft()
+            if len(events) >= self.limit:
+                return RateDecision(False, events[0] + self.window_s - now)
+            events.append(now)
+            return RateDecision(True)
+
+
+@dataclass(frozen=True)
+class AccessDecision:
+    allowed: bool
+    reason: str = ""
+
+
+class ChannelAllowList:
+    """Where the bot answers. Empty list = everywhere the platform delivers events from (the channels
+    the bot was invited to); direct messages are allowed separately."""
+
+    def __init__(self, channel_ids: Iterable[str] = (), allow_direct: bool = True) -> None:
+        self.channel_ids = frozenset(channel_ids)
+        self.allow_direct = allow_direct
+
+    def check(self, channel_id: str, direct: bool, mention: Callable[[str], str] = lambda c: c) -> AccessDecision:
+        """``mention`` renders a channel id the way the platform links it (Slack ``<#C123>``)."""
+        if direct:
+            if self.allow_direct:
+                return AccessDecision(True)
+            return AccessDecision(False, "I don't answer direct messages here. Please ask in " + self._where(mention) + ".")
+        if not self.channel_ids or channel_id in self.channel_ids:
+            return AccessDecision(True)
+        return AccessDecision(False, "I only answer questions in " + self._where(mention) + ", so I can't answer here.")
+
+    def _where(self, mention: Callable[[str], str]) -> str:
+        if not self.channel_ids:
+            return "the course channels"
+        names = [mention(channel) for channel in sorted(self.channel_ids)]
+        if self.allow_direct:
+            names.append("a direct message to me")
+        return ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
+
+
+class SeenEvents:
+    """Remembers event keys for ``ttl_s`` so a redelivered event is recognised (thread-safe).
+
+    ``claim`` is atomic: of two concurrent deliveries of the same event exactly one gets True.
+    Process-local by design; one bot process per workspace is the deployment (DESIGN.md).
+    """
+
+    def __init__(self, ttl_s: float = 3600.0, clock: Clock = time.monotonic, max_keys: int = 200_000) -> None:
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._max_keys = max_keys
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def claim(self, *keys: str) -> bool:
+        """True when none of ``keys`` was seen before; all of them are then remembered."""
+        now = self._clock()
+        with self._lock:
+            while self._seen and (next(iter(self._seen.values())) < now - self.ttl_s or len(self._seen) > self._max_keys):
+                self._seen.popitem(last=False)
+            if any(key in self._seen for key in keys if key):
+                return False
+            for key in keys:
+                if key:
+                    self._seen[key] = now
+            return True

@@ -1,0 +1,134 @@
+"""The Bolt app: listeners for @mentions, DMs, thread follow-ups and feedback buttons.
+
+Each listener follows slack-bolt's split: matchers and middleware decide (``Triager``, no I/O), ``ack``
+answers Slack within its 3-second limit, and the slow work runs as a lazy listener in Bolt's thread
+pool (``AnswerFlow``). The same app serves Socket Mode and the HTTP Events API (``bot.slack.server``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, BoltRequest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.answer_service import AnswerService
+from bot.feedback import AnswerLog, UnknownAnswer
+from bot.guards import ChannelAllowList, RateLimiter, SeenEvents
+from bot.slack.blocks import FEEDBACK_DOWN, FEEDBACK_UP
+from bot.slack.flow import AnswerFlow
+from bot.slack.triage import Triage, Triager
+from pipelines.settings import Settings, SettingsError
+from voice.render import VoiceRenderer, get_renderer
+
+logger = logging.getLogger(__name__)
+
+TRIAGE_KEY = "course_ta_triage"
+DEFAULT_API_URL = WebClient.BASE_URL
+
+
+def require_credentials(settings: Settings, mode: str) -> None:
+    """One line naming what is missing for ``mode`` (the values are never printed)."""
+    missing = []
+    if settings.slack_bot_token is None:
+        missing.append("SLACK_BOT_TOKEN (xoxb-, OAuth & Permissions)")
+    if mode == "socket" and settings.slack_app_token is None:
+        missing.append("SLACK_APP_TOKEN (xapp-, Basic Information > App-Level Tokens, scope connections:write)")
+    if mode == "http" and settings.slack_signing_secret is None:
+        missing.append("SLACK_SIGNING_SECRET (Basic Information > App Credentials)")
+    if missing:
+        raise SettingsError(f"Slack {mode} mode needs " + " and ".join(missing))
+
+
+@dataclass
+class SlackBot:
+    """The Bolt app plus what its listeners share; ``app`` is what the servers run."""
+
+    app: App
+    flow: AnswerFlow
+    log: AnswerLog
+    triager: Triager
+    settings: Settings
+
+
+def create_slack_bot(
+    settings: Settings,
+    service: AnswerService | None = None,
+    *,
+    mode: str | None = None,
+    client: WebClient | None = None,
+    renderer: VoiceRenderer | None = None,
+    log: AnswerLog | None = None,
+) -> SlackBot:
+    """Build the app. ``client`` defaults to a WebClient at ``COURSE_TA_SLACK_API_URL`` (or slack.com)."""
+    mode = mode or settings.slack_mode
+    require_credentials(settings, mode)
+    assert settings.slack_bot_token is not None
+    token = settings.slack_bot_token.get_secret_value()
+    client = client or WebClient(token=token, base_url=settings.slack_api_url or DEFAULT_API_URL, timeout=30)
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    app = App(
+        name="course-ta",
+        token=token,
+        client=client,
+        signing_secret=secret,
+        request_verification_enabled=(mode == "http"),
+        listener_executor=ThreadPoolExecutor(max_workers=settings.slack_workers, thread_name_prefix="slack-listener"),
+    )
+    log = log or AnswerLog(settings.feedback_db_path)
+    if renderer is None and settings.slack_voice_clips:
+        renderer = get_renderer(settings)
+    flow = AnswerFlow(settings, service or AnswerService(settings), log, renderer)
+    triager = Triager(
+        log,
+        ChannelAllowList(settings.slack_channel_ids, settings.slack_allow_dms),
+        RateLimiter(settings.slack_rate_limit, settings.slack_rate_window_s),
+        SeenEvents(),
+    )
+    bot = SlackBot(app, flow, log, triager, settings)
+    _register(bot)
+    return bot
+
+
+def _register(bot: SlackBot) -> None:
+    app = bot.app
+
+    def triage(body: dict[str, Any], context: BoltContext, request: BoltRequest, next: Callable[[], Any]) -> Any:
+        retry = (request.headers.get("x-slack-retry-num") or [None])[0]
+        context[TRIAGE_KEY] = bot.triager.triage(body, context.bot_user_id, retry)
+        return next()
+
+    def acknowledge(ack: Ack) -> None:
+        ack()
+
+    def answer(context: BoltContext, client: WebClient) -> None:
+        decision = context.get(TRIAGE_KEY)
+        if isinstance(decision, Triage):
+            bot.flow.run(decision, client)
+
+    app.event("app_mention", middleware=[triage])(ack=acknowledge, lazy=[answer])
+    app.event("message", middleware=[triage])(ack=acknowledge, lazy=[answer])
+
+    def record_feedback(body: dict[str, Any], client: WebClient) -> None:
+        action = (body.get("actions") or [{}])[0]
+        vote = 1 if action.get("action_id") == FEEDBACK_UP else -1
+        user = (body.get("user") or {}).get("id", "")
+        channel = (body.get("channel") or {}).get("id", "")
+        message = body.get("message") or {}
+        try:
+            bot.log.record_vote(str(action.get("value", "")), user, vote)
+            text = "Thanks \u2014 your :+1: is recorded." if vote > 0 else "Thanks \u2014 your :-1: is recorded; it helps us fix the gaps."
+        except UnknownAnswer:
+            text = "I can't find that answer any more (it may come from an older deployment), so the vote was not recorded."
+        try:
+            client.chat_postEphemeral(channel=channel, user=user, thread_ts=message.get("thread_ts") or message.get("ts"), text=text)
+        except SlackApiError as error:
+            logger.warning("could not confirm feedback: %s", error.response.get("error"))
+
+    for action_id in (FEEDBACK_UP, FEEDBACK_DOWN):
+        app.action(action_id)(ack=acknowledge, lazy=[record_feedback])
