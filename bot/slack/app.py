@@ -54,6 +54,11 @@ class SlackBot:
     log: AnswerLog
     triager: Triager
     settings: Settings
+    executor: ThreadPoolExecutor
+
+    def close(self, wait: bool = True) -> None:
+        """Let running answers finish (``wait``) and stop taking new lazy work."""
+        self.executor.shutdown(wait=wait)
 
 
 def create_slack_bot(
@@ -70,15 +75,17 @@ def create_slack_bot(
     require_credentials(settings, mode)
     assert settings.slack_bot_token is not None
     token = settings.slack_bot_token.get_secret_value()
+    given_client = client is not None
     client = client or WebClient(token=token, base_url=settings.slack_api_url or DEFAULT_API_URL, timeout=30)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    executor = ThreadPoolExecutor(max_workers=settings.slack_workers, thread_name_prefix="slack-listener")
     app = App(
         name="course-ta",
-        token=token,
+        token=None if given_client else token,  # a given client carries its own token
         client=client,
         signing_secret=secret,
         request_verification_enabled=(mode == "http"),
-        listener_executor=ThreadPoolExecutor(max_workers=settings.slack_workers, thread_name_prefix="slack-listener"),
+        listener_executor=executor,
     )
     log = log or AnswerLog(settings.feedback_db_path)
     if renderer is None and settings.slack_voice_clips:
@@ -90,7 +97,7 @@ def create_slack_bot(
         RateLimiter(settings.slack_rate_limit, settings.slack_rate_window_s),
         SeenEvents(),
     )
-    bot = SlackBot(app, flow, log, triager, settings)
+    bot = SlackBot(app, flow, log, triager, settings, executor)
     _register(bot)
     return bot
 

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from voice.render import VoiceRenderer
 
@@ -59,7 +59,7 @@ def upload_voice_clip(
         code = error.response.get("error", "unknown_error")
         logger.warning("voice clip upload failed in %s: %s", channel, code)
         return ClipOutcome(False, f":mute: The voice clip could not be uploaded ({code}).")
-    except OSError as error:  # the upload URL is a separate host; it can be unreachable on its own
+    except (SlackClientError, OSError) as error:  # the upload URL is a separate host; it can fail on its own
         logger.warning("voice clip upload failed in %s: %s", channel, type(error).__name__)
         return ClipOutcome(False, f":mute: The voice clip could not be uploaded ({type(error).__name__}).")
     files = response.get("files") or [{}]
