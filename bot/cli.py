@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.commands import feedback, serve  # slack (issue 6)
     serve.register(subcommands)
     feedback.register(subcommands)
+    from bot.commands import discord_cmd  # discord (issue 7)
+    discord_cmd.register(subcommands)
     return parser
 
 

@@ -36,8 +36,14 @@ def _serve_slack(settings: Settings, args: argparse.Namespace) -> None:
         serve_socket_mode(bot)
 
 
+def _serve_discord(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.discord.serve import serve_discord
+
+    serve_discord(settings)
+
+
 # Other front doors register here (e.g. "discord": _serve_discord).
-TARGETS: dict[str, Runner] = {"slack": _serve_slack}
+TARGETS: dict[str, Runner] = {"slack": _serve_slack, "discord": _serve_discord}
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:

@@ -1,0 +1,76 @@
+"""Everything the Discord commands share: the answerer, the voice, memory, playback, guards.
+
+Answering and speaking are CPU work in threads; each has its own single-worker pool so questions
+are answered one after another (the query pipeline and Piper are not built for concurrent use),
+while the event loop stays free to defer new interactions within Discord's 3 seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import discord
+
+from bot.answer_service import AnswerService
+from bot.discord.conversations import Conversations
+from bot.discord.guards import DiscordGuards
+from bot.discord.summaries import VideoCatalog
+from bot.discord.voice_queue import VoicePlayback
+from pipelines.domain import Answer, Turn
+from pipelines.settings import Settings
+from voice.render import Clip, VoiceRenderer, get_renderer
+
+logger = logging.getLogger(__name__)
+
+
+class CourseTA:
+    def __init__(
+        self,
+        settings: Settings,
+        service: AnswerService | None = None,
+        renderer: VoiceRenderer | None = None,
+        voice_client_class: type[discord.VoiceClient] = discord.VoiceClient,
+    ) -> None:
+        self.settings = settings
+        self.service = service or AnswerService(settings)
+        self.renderer = renderer or get_renderer(settings)
+        self.catalog = VideoCatalog(self.service.bundle.store)
+        self.conversations = Conversations()
+        self.guards = DiscordGuards(settings)
+        self.playback = VoicePlayback(settings.discord_voice_idle_seconds, voice_client_class)
+        self._answer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="course-ta-answer")
+        self._voice_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="course-ta-voice")
+
+    def warm_up(self) -> None:
+        """Load the models before the first student waits for them."""
+        self.service.warm_up()
+
+    async def answer(self, question: str, history: Sequence[Turn]) -> Answer:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._answer_pool, self._answer, question, list(history))
+
+    def _answer(self, question: str, history: list[Turn]) -> Answer:
+        logger.debug("answering %d-character question with %d earlier turn(s)", len(question), len(history))
+        return self.service.answer(question, history)
+
+    async def speak(self, text: str) -> Clip:
+        """The answer as an Ogg/Opus clip; failures come back as ``Clip.error`` (never raised)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._voice_pool, self._speak, text)
+
+    def _speak(self, text: str) -> Clip:
+        logger.debug("rendering a clip for %d characters", len(text))
+        return self.renderer.render(text, formats=("ogg",))
+
+    async def in_thread(self, function, *args):  # type: ignore[no-untyped-def]
+        """Store reads (catalog, summaries) off the event loop, beside the answerer."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._answer_pool, function, *args)
+
+    async def close(self) -> None:
+        await self.playback.close()
+        self._answer_pool.shutdown(wait=False, cancel_futures=True)
+        self._voice_pool.shutdown(wait=False, cancel_futures=True)
