@@ -42,7 +42,7 @@ def _store(data_dir: Path) -> dict[str, tuple[str, str]]:
 
 def test_sigkill_mid_sync_then_restart_equals_clean_run(tmp_path):
     folder = tmp_path / "course"
-    ids = write_lectures(folder, 30, paragraphs_each=8)
+    ids = write_lectures(folder, 16, paragraphs_each=5)
     killed, clean = tmp_path / "killed", tmp_path / "clean"
     for data_dir in (killed, clean):
         assert _cli(data_dir, "add-source", str(folder)).wait(60) == 0
@@ -50,7 +50,7 @@ def test_sigkill_mid_sync_then_restart_equals_clean_run(tmp_path):
     worker = _cli(killed, "sync", "--once", "--no-progress")
     ledger = killed / "ledger.sqlite"
     deadline = time.monotonic() + 120
-    while _done(ledger, "cleaned") < 12 and worker.poll() is None and time.monotonic() < deadline:
+    while _done(ledger, "cleaned") < 6 and worker.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     worker.send_signal(signal.SIGKILL)
     assert worker.wait(30) == -signal.SIGKILL, "the sync finished before it could be killed"
