@@ -128,7 +128,7 @@ def make_bot(wire: SlackWire, base_settings: Settings, service: AnswerService, r
         settings = load_settings(**values)
         client = WebClient(token=BOT_TOKEN, base_url=wire.api_url, timeout=10)
         bot = create_slack_bot(settings, answers or service, client=client, renderer=voice or renderer,
-                               log=AnswerLog(tmp_path / f"feedback-{len(started)}.sqlite"))
+                               log=AnswerLog(tmp_path / f"slack-{len(started)}" / "feedback.sqlite"))
         server = make_http_server(bot, "127.0.0.1", 0)
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         running = RunningBot(bot, wire, f"http://127.0.0.1:{server.server_port}{settings.slack_http_path}")
