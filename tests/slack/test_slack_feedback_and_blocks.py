@@ -128,3 +128,17 @@ def test_files_upload_wire_format_is_what_the_sdk_sends(wire):
     response = client.files_upload_v2(channel=CHANNEL, thread_ts="1.2", content=b"ID3" + b"\0" * 100, filename="a.mp3", title="t")
     assert response["files"][0]["channels"] == [CHANNEL]
     assert [c.method for c in wire.calls] == ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
+
+
+def test_manifest_grants_every_event_and_scope_the_app_uses():
+    import yaml
+
+    from conftest import SAMPLE_COURSE
+
+    manifest = yaml.safe_load((SAMPLE_COURSE.parents[1] / "infra" / "slack-manifest.yml").read_text())
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"app_mention", "message.channels", "message.groups", "message.im"} <= events
+    # chat.postMessage/update/postEphemeral, reactions.add/remove, files upload v2, the events above.
+    assert {"chat:write", "reactions:write", "files:write", "app_mentions:read", "channels:history", "groups:history", "im:history"} <= scopes
+    assert manifest["settings"]["socket_mode_enabled"] is True and manifest["settings"]["interactivity"]["is_enabled"] is True
