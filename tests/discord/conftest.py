@@ -43,6 +43,12 @@ def indexed(course_dir: Path) -> tuple[AnswerService, VoiceRenderer]:
     return service, VoiceRenderer(settings)
 
 
+@pytest.fixture(scope="session")
+def short_renderer(course_dir: Path) -> VoiceRenderer:
+    """Clips capped at ~3 s: voice tests play them through discord.py's real-time player."""
+    return VoiceRenderer(load_settings(data_dir=course_dir, voice_backends="piper", voice_max_seconds=3))
+
+
 ScenarioBody = Callable[[Scenario], Awaitable[None]]
 
 
@@ -51,7 +57,7 @@ def run_bot(indexed: tuple[AnswerService, VoiceRenderer], course_dir: Path, monk
     """``run_bot(body, **settings)``: log in against the local API, load a guild, run ``body``."""
     service, renderer = indexed
 
-    def run(body: ScenarioBody, service_override: AnswerService | None = None, **overrides: Any) -> None:
+    def run(body: ScenarioBody, service_override: AnswerService | None = None, renderer_override: VoiceRenderer | None = None, **overrides: Any) -> None:
         values: dict[str, Any] = {"data_dir": course_dir, "voice_backends": "piper", "discord_test_guild_id": str(GUILD_ID), "discord_cooldown_seconds": 0}
         values.update(overrides)
         settings: Settings = load_settings(**values)
@@ -65,7 +71,7 @@ def run_bot(indexed: tuple[AnswerService, VoiceRenderer], course_dir: Path, monk
             previous = logger.level
             logger.setLevel(logging.DEBUG)
             LoopbackVoiceClient.instances.clear()
-            bot = CourseTABot(CourseTA(settings, service_override or service, renderer, LoopbackVoiceClient))
+            bot = CourseTABot(CourseTA(settings, service_override or service, renderer_override or renderer, LoopbackVoiceClient))
             try:
                 await bot.login("test-token")
                 bot._connection.parse_guild_create(guild_create())  # type: ignore[arg-type]

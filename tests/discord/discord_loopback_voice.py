@@ -69,6 +69,7 @@ class LoopbackConnection:
         return self._connected.wait(timeout)
 
     def send_packet(self, packet: bytes) -> None:
+        packet = bytes(packet)
         header, body, counter = packet[:12], packet[12:-4], packet[-4:]
         nonce = counter + bytes(20)
         opus = nacl.secret.Aead(bytes(self.secret_key)).decrypt(body, header, nonce)

@@ -100,14 +100,15 @@ def command_interaction(
     return payload
 
 
-def button_interaction(custom_id: str, message_id: int, *, user_id: int = STUDENT_ID) -> dict[str, Any]:
+def button_interaction(custom_id: str, message_id: int, components: list[dict[str, Any]], *, user_id: int = STUDENT_ID) -> dict[str, Any]:
+    """A button press (type 3) on our message, whose ``components`` are those we sent with it."""
     interaction_id = next(_interaction_ids)
     base = command_interaction("unused", user_id=user_id)
     base.update({
         "id": str(interaction_id), "token": f"token-{interaction_id}", "type": 3,
         "data": {"custom_id": custom_id, "component_type": 2},
         "message": {"id": str(message_id), "channel_id": str(TEXT_CHANNEL_ID), "type": 0, "content": "", "author": user(BOT_USER_ID, "course-ta", True),
-                    "embeds": [], "attachments": [], "components": [], "mentions": [], "mention_roles": [], "mention_everyone": False,
+                    "embeds": [], "attachments": [], "components": components, "mentions": [], "mention_roles": [], "mention_everyone": False,
                     "pinned": False, "tts": False, "timestamp": "2026-01-01T00:00:00+00:00", "edited_timestamp": None, "flags": 0},
     })
     return base
