@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     feedback.register(subcommands)
     from bot.commands import discord_cmd  # discord (issue 7)
     discord_cmd.register(subcommands)
+    from bot.commands import doctor, es, migrate  # production (issue 9)
+    doctor.register(subcommands)
+    migrate.register(subcommands)
+    es.register(subcommands)
     return parser
 
 

@@ -12,26 +12,14 @@ from typing import Any
 
 from haystack.utils import Secret
 
+from pipelines.elasticsearch_index import BASE_PROPERTIES, client_options
 from pipelines.embedded_store import PersistentInMemoryDocumentStore
 from pipelines.settings import Settings
 
-# Meta fields we filter and group on are exact keywords; sentence timing arrays are stored, not indexed.
+# The base field mapping; the full index body (dims, int8 HNSW, _meta, settings) is built by
+# pipelines.elasticsearch_index.IndexLayout when the index is first created.
 ELASTICSEARCH_MAPPING: dict[str, Any] = {
-    "properties": {
-        "content": {"type": "text", "analyzer": "english"},
-        "embedding": {"type": "dense_vector", "index": True, "similarity": "cosine"},
-        "video_id": {"type": "keyword"},
-        "kind": {"type": "keyword"},
-        "source": {"type": "keyword"},
-        "title": {"type": "text", "analyzer": "english", "fields": {"raw": {"type": "keyword"}}},
-        "url": {"type": "keyword", "index": False},
-        "start_s": {"type": "float"},
-        "end_s": {"type": "float"},
-        "chunk_index": {"type": "integer"},
-        "sentence_offsets": {"type": "integer", "index": False},
-        "sentence_starts": {"type": "float", "index": False},
-        "sentence_ends": {"type": "float", "index": False},
-    }
+    "properties": {**BASE_PROPERTIES, "embedding": {"type": "dense_vector", "index": True, "similarity": "cosine"}}
 }
 
 
@@ -68,29 +56,36 @@ class StoreBundle:
     def ids_by_video(self) -> dict[str, set[str]]:
         """Every stored document id grouped by video, read once, for incremental re-indexing."""
         grouped: dict[str, set[str]] = {}
+        if self.name == "elasticsearch":
+            # A scroll over ids and video_id only: no vectors over the wire, no 10,000-hit paging limit.
+            from elasticsearch import helpers
+
+            for hit in helpers.scan(self.store.client, index=self.store.index, _source=["video_id"], size=2000):
+                grouped.setdefault(str(hit["_source"].get("video_id")), set()).add(hit["_id"])
+            return grouped
         for document in self.store.filter_documents():
             grouped.setdefault(str(document.meta.get("video_id")), set()).add(document.id)
         return grouped
 
 
 def open_store(settings: Settings) -> StoreBundle:
+    """The configured store; Elasticsearch connects lazily on first use (see ``CourseElasticsearchStore``)."""
     if settings.elasticsearch_url:
-        from haystack_integrations.document_stores.elasticsearch import ElasticsearchDocumentStore
+        from pipelines.elasticsearch_store import CourseElasticsearchStore
 
-        auth: dict[str, Any] = {}
+        auth: dict[str, Any] = {"api_key": None, "api_key_id": None}  # never fall back to ELASTIC_API_KEY
         if settings.elasticsearch_api_key is not None:
             auth["api_key"] = Secret.from_token(settings.elasticsearch_api_key.get_secret_value())
-        else:
-            auth["api_key"] = None
-            auth["api_key_id"] = None
-        if settings.elasticsearch_username and settings.elasticsearch_password is not None:
-            auth["basic_auth"] = (settings.elasticsearch_username, settings.elasticsearch_password.get_secret_value())
-        store = ElasticsearchDocumentStore(
+        store = CourseElasticsearchStore(
             hosts=settings.elasticsearch_url,
             index=settings.elasticsearch_index,
-            custom_mapping=ELASTICSEARCH_MAPPING,
-            embedding_similarity_function="cosine",
+            embedding_model=settings.embedding_model,
+            shards=settings.elasticsearch_shards,
+            replicas=settings.elasticsearch_replicas,
+            bulk_chunk_size=settings.elasticsearch_bulk_chunk_size,
+            bulk_max_retries=max(settings.elasticsearch_max_retries, 1),
             **auth,
+            **client_options(settings),
         )
         return StoreBundle(store=store, name="elasticsearch")
     return StoreBundle(store=PersistentInMemoryDocumentStore(settings.store_dir), name="embedded")

@@ -321,6 +321,58 @@ class Settings(BaseSettings):
 
     # --- end discord ---
 
+    # --- production (issue 9) ---
+    # Elasticsearch TLS: a CA bundle path (the http_ca.crt ES 8 generates) or its SHA-256 fingerprint.
+    elasticsearch_ca_certs: Path | None = None
+    elasticsearch_ca_fingerprint: str | None = Field(default=None, pattern=r"^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$")
+    elasticsearch_verify_certs: bool = True
+    # Requests: timeout per request; retries on timeouts, connection errors and 429/502/503/504.
+    elasticsearch_request_timeout_s: float = Field(default=30.0, gt=0.0, le=600.0)
+    elasticsearch_max_retries: int = Field(default=3, ge=0, le=20)
+    # Bulk writes: documents per bulk request; rejected (429) items are retried with backoff.
+    elasticsearch_bulk_chunk_size: int = Field(default=500, ge=1, le=10_000)
+    # Physical index layout (the alias COURSE_TA_ELASTICSEARCH_INDEX points at it): 1 node → 0 replicas.
+    elasticsearch_shards: int = Field(default=1, ge=1, le=64)
+    elasticsearch_replicas: int = Field(default=0, ge=0, le=8)
+    # `course-ta serve`: one health endpoint (/livez, /readyz); port 0 picks a free port and logs it.
+    health_host: str = "0.0.0.0"
+    health_port: int = Field(default=8080, ge=0, le=65_535)
+    # Logs of `course-ta serve`: json (one object per line, for log collectors) or text.
+    log_format: str = "json"
+    log_level: str = "INFO"
+    # On SIGTERM: stop taking questions, then wait up to this long for answers in flight.
+    shutdown_grace_s: float = Field(default=30.0, ge=0.0, le=3600.0)
+
+    @field_validator("elasticsearch_ca_certs")
+    @classmethod
+    def _check_ca_certs(cls, value: Path | None) -> Path | None:
+        if value is None or str(value).strip() in ("", "."):
+            return None
+        if not value.is_file():
+            raise ValueError(f"no such CA certificate file: {value}")
+        return value
+
+    @field_validator("elasticsearch_ca_fingerprint", mode="before")
+    @classmethod
+    def _empty_fingerprint(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_log_format(cls, value: str) -> str:
+        if value.lower() not in ("json", "text"):
+            raise ValueError(f"must be json or text (got {value!r})")
+        return value.lower()
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError(f"must be one of DEBUG, INFO, WARNING, ERROR (got {value!r})")
+        return value.upper()
+
+    # --- end production ---
+
     @field_validator("embedding_model", mode="before")
     @classmethod
     def _default_model(cls, value: Any) -> Any:

@@ -1,4 +1,4 @@
-"""``course-ta serve {slack,discord,all}``: run the chat front doors.
+"""``course-ta serve [all|slack|discord|scheduler]``: run the chat front doors (``all``: see bot/service_runner.py).
 
 Each target has a runner registered in ``TARGETS``; ``all`` runs every available one, each in its own
 thread. Models are loaded before connecting, so the first student never waits for them.
@@ -48,7 +48,10 @@ TARGETS: dict[str, Runner] = {"slack": _serve_slack, "discord": _serve_discord}
 
 def register(subcommands: argparse._SubParsersAction) -> None:
     parser = subcommands.add_parser("serve", help="run the chat bots (Slack; Discord when available)")
-    parser.add_argument("target", choices=("slack", "discord", "all"), help="which front door to run")
+    parser.add_argument(
+        "target", nargs="?", default="all", choices=("all", "slack", "discord", "scheduler"),
+        help="all (default): the scheduler and every bot with credentials, with /livez and /readyz; or one front door alone",
+    )
     parser.add_argument("--mode", choices=("socket", "http"), help="Slack: Socket Mode or HTTP Events API (default COURSE_TA_SLACK_MODE)")
     parser.add_argument("--port", type=int, help="Slack HTTP mode: port (default COURSE_TA_SLACK_HTTP_PORT)")
     parser.add_argument("--host", help="Slack HTTP mode: interface (default COURSE_TA_SLACK_HTTP_HOST)")
@@ -62,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "host", None):
         overrides["slack_http_host"] = args.host
     settings = load_settings(**overrides)
+    if args.target in ("all", "scheduler"):  # production service: health endpoint, JSON logs, graceful SIGTERM
+        from bot.service_runner import run_service
+
+        return run_service(settings.model_copy(update={"slack_mode": args.mode}) if args.mode else settings, args.target)
     targets = sorted(TARGETS) if args.target == "all" else [args.target]
     unknown = [t for t in targets if t not in TARGETS]
     if unknown:
