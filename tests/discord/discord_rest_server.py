@@ -42,6 +42,7 @@ class Call:
     query: dict[str, str]
     json: Any = None
     parts: list[Part] = field(default_factory=list)
+    response: Any = None  # the message object we answered with, when the call created one
 
     @property
     def payload(self) -> Any:
@@ -128,7 +129,8 @@ class DiscordAPI:
         if method == "POST" and path.endswith("/typing"):
             return web.Response(status=204)
         if method in ("POST", "PATCH") and (path.startswith("/webhooks/") or path.startswith("/channels/")):
-            return json_response(self.message_for(call))
+            call.response = self.message_for(call)
+            return json_response(call.response)
         return json_response({"message": f"not served by the test server: {method} {path}", "code": 0}, status=404)
 
     def message_for(self, call: Call) -> dict[str, Any]:
