@@ -82,6 +82,7 @@ class ServiceRunner:
         self.service: Any = None
         self._started: list[_Stoppable] = []
         self._signal: str | None = None
+        self._up = False
 
     # -- start ----------------------------------------------------------------------------
 
@@ -89,6 +90,8 @@ class ServiceRunner:
         self.health = HealthServer(self.state, self.settings.health_host, self.settings.health_port)
         self.health.start()
         logger.info("health endpoint listening", extra={"event": "health_listening", "host": self.settings.health_host, "port": self.health.port})
+        # Not ready until every component below has started (checks register one by one).
+        self.state.add_check("startup", lambda: (self._up, "all components started" if self._up else "starting"))
         from pipelines.document_store import open_store
 
         bundle = open_store(self.settings)
@@ -106,6 +109,7 @@ class ServiceRunner:
             self._start_slack()
         if "discord" in self.components:
             self._start_discord()
+        self._up = True
         logger.info(
             "service started",
             extra={"event": "started", "components": self.components, "store": self.settings.describe_store()},
