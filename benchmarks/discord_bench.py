@@ -77,15 +77,14 @@ async def measure(bot: CourseTABot, api: DiscordAPI, payloads: list[dict], expec
     seen = 0
     while len(done if expect_followup else deferred) < len(payloads):
         await api.wait_for(lambda calls: len(calls) > seen, timeout=1800)
-        now = time.perf_counter()
         for call in api.calls[seen:]:
             token = next((t for t in started if t in call.path), None)
             if token is None:
                 continue
             if call.path.endswith("/callback"):
-                deferred.setdefault(token, now)
+                deferred.setdefault(token, call.at)
             elif call.path.startswith("/webhooks/"):
-                done.setdefault(token, now)
+                done.setdefault(token, call.at)
         seen = len(api.calls)
     return [deferred[t] - started[t] for t in started], [done[t] - started[t] for t in done]
 
@@ -106,6 +105,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict:
     bot._connection.parse_guild_create(guild_create())  # type: ignore[arg-type]
     renderer.render("Warm up.", formats=("ogg",))
     results: dict = {}
+    await measure(bot, api, [command_interaction("ping") for _ in range(args.concurrency)], False)  # warm connections
     # baseline 1: a defer-only command, same concurrency: what discord.py + aiohttp alone cost
     defer_only, _ = await measure(bot, api, [command_interaction("ping") for _ in range(args.concurrency)], False)
     results["baseline_defer_only_command"] = summary(defer_only)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,7 @@ class Call:
     json: Any = None
     parts: list[Part] = field(default_factory=list)
     response: Any = None  # the message object we answered with, when the call created one
+    at: float = field(default_factory=time.perf_counter)  # arrival (benchmarks only; tests never read it)
 
     @property
     def payload(self) -> Any:
