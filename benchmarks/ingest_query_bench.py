@@ -49,6 +49,12 @@ def peak_rss_mib() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def cpu_seconds() -> float:
+    """User + system CPU of this process: the work itself, whatever else shares the machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return round(usage.ru_utime + usage.ru_stime, 2)
+
+
 def corpus_folders(corpus: Path) -> list[Path]:
     return sorted(p for p in corpus.iterdir() if (p / "manifest.csv").exists())
 
@@ -68,6 +74,8 @@ def phase_ingest(corpus: Path, data_dir: Path) -> dict:
         "failed": {o.video_id: o.reason for o in report.outcomes if o.status == "failed"},
         "chunks_embedded": report.chunks_added,
         "chunks_per_s": round(report.chunks_added / seconds, 1) if seconds else None,
+        "cpu_s": cpu_seconds(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "peak_rss_mib": peak_rss_mib(),
     }
 
@@ -159,6 +167,7 @@ def phase_query(corpus: Path, data_dir: Path, count: int) -> dict:
             "own_unanswerable_declined": f"{declined}/{own_unanswerable}",
         },
         "serving_peak_rss_mib": peak_rss_mib(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 

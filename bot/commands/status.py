@@ -6,11 +6,12 @@ import argparse
 from collections import Counter
 
 from pipelines.document_store import open_store
+from pipelines.ledger import ledger_status_lines
 from pipelines.settings import load_settings
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
-    parser = subcommands.add_parser("status", help="show videos, chunks, store and model")
+    parser = subcommands.add_parser("status", help="show videos, chunks, store, model and the freshness ledger")
     parser.set_defaults(handler=run)
 
 
@@ -28,4 +29,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"chunks:     {kinds.get('chunk', 0)}" + (f"  summaries: {kinds['summary']}" if kinds.get("summary") else ""))
     for source, count in sorted(sources.items()):
         print(f"  {source}: {count} chunks")
+    for line in ledger_status_lines(settings):
+        print(line)
     return 0
