@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -171,6 +172,12 @@ def server_version(client: Any) -> tuple[int, int]:
             f"Elasticsearch {version[0]}.{version[1]} is too old: course-ta needs 8.0 or newer (8.12+ for int8 HNSW)"
         )
     return version
+
+
+def physical_indices(client: Any, alias: str) -> list[str]:
+    """Every ``<alias>-<timestamp>`` index (not other aliases' indices that merely share the prefix)."""
+    pattern = re.compile(rf"^{re.escape(alias)}-\d{{20}}$")
+    return sorted(name for name in client.indices.get(index=f"{alias}-*", ignore_unavailable=True).body if pattern.match(name))
 
 
 def new_index_name(alias: str, now: datetime | None = None) -> str:

@@ -154,8 +154,7 @@ def finish_reindex(settings: Settings, *, reembed: bool) -> ReindexReport:
     current, is_alias = es_index.resolve(client, alias)
     if not is_alias:
         raise es_index.ElasticsearchSetupError(f"{alias} is a plain index, not an alias: run course-ta es reindex first")
-    prefix = f"{alias}-"
-    leftovers = sorted(name for name in client.indices.get(index=f"{prefix}*").body if name != current)
+    leftovers = [name for name in es_index.physical_indices(client, alias) if name != current]
     report = ReindexReport(alias=alias, old_indices=leftovers, new_index=current, switched=True)
     target = _store_for(settings, current)
     embed = _embedder(settings) if reembed else None

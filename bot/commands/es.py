@@ -74,7 +74,7 @@ def status(settings) -> dict:  # type: ignore[no-untyped-def]
     client = es_index.connect(settings)
     alias = settings.elasticsearch_index
     version = client.info()["version"]["number"]
-    indices = sorted(client.indices.get(index=f"{alias}*", ignore_unavailable=True).body)
+    indices = es_index.physical_indices(client, alias) + ([alias] if client.indices.exists(index=alias) and not es_index.indices_behind(client, alias) else [])
     behind = es_index.indices_behind(client, alias)
     report = {"elasticsearch": version, "alias": alias, "behind_alias": behind, "indices": {}}
     for index in indices:

@@ -119,3 +119,26 @@ def test_mapping_problems_name_what_disagrees() -> None:
         client.indices.create(index="bad", mappings=other.mappings())
         problems = es_index.mapping_problems(client, "bad", settings, 384)
         assert any("dims is 768" in p for p in problems) and any("some/other-model" in p for p in problems)
+
+
+def test_migrate_copies_the_embedded_index_without_re_embedding(sample_data_dir) -> None:  # type: ignore[no-untyped-def]
+    from pipelines.embedded_store import PersistentInMemoryDocumentStore
+    from pipelines.migrate import MigrationError, migrate_to_elasticsearch
+
+    embedded = {d.id: d for d in PersistentInMemoryDocumentStore(sample_data_dir / "store").storage.values()}
+    with WireServer(Cluster()) as es:
+        settings = load_settings(data_dir=sample_data_dir, elasticsearch_url=es.url, elasticsearch_index="course")
+        report = migrate_to_elasticsearch(settings)
+        assert report.documents == report.written == report.in_target == len(embedded) and report.dims == 384
+        (index,) = es.cluster.indices
+        stored = es.cluster.indices[index]["docs"]
+        assert set(stored) == set(embedded)
+        for doc_id, source in stored.items():
+            assert source["embedding"] == embedded[doc_id].embedding  # the same vectors, bit for bit
+            assert source["video_id"] == embedded[doc_id].meta["video_id"] and source["content"] == embedded[doc_id].content
+        again = migrate_to_elasticsearch(settings)  # idempotent: same ids overwritten, nothing duplicated
+        assert again.in_target == len(embedded) and len(es.cluster.indices[index]["docs"]) == len(embedded)
+    with pytest.raises(MigrationError, match="no embedded index"):
+        migrate_to_elasticsearch(load_settings(data_dir=sample_data_dir / "empty", elasticsearch_url="http://127.0.0.1:9"))
+    with pytest.raises(MigrationError, match="COURSE_TA_ELASTICSEARCH_URL is not set"):
+        migrate_to_elasticsearch(load_settings(data_dir=sample_data_dir, elasticsearch_url=""))
