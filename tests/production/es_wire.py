@@ -105,7 +105,17 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(200, {index: {"aliases": {parts[1]: c.aliases[parts[1]][index]}} for index in behind})
             if parts[0] == "_bulk" or (len(parts) == 2 and parts[1] == "_bulk"):
                 return self._bulk(parts[0] if parts[0] != "_bulk" else None, raw)
+            if parts[0] == "_search" and len(parts) >= 2 and parts[1] == "scroll":
+                if method == "DELETE":
+                    return self._send(200, {"succeeded": True, "num_freed": 1})
+                return self._send(200, {"_scroll_id": "done", "hits": {"total": {"value": 0, "relation": "eq"}, "hits": []}})
             name = parts[0]
+            if len(parts) == 2 and parts[1] == "_search":
+                return self._search(name, json.loads(raw or b"{}"), query)
+            if len(parts) == 1 and method == "GET" and "*" in name:
+                import fnmatch
+
+                return self._send(200, {i: {"mappings": c.indices[i]["mappings"], "aliases": {}} for i in c.indices if fnmatch.fnmatch(i, name)})
             if len(parts) == 1:
                 if method == "HEAD":
                     return self._send(200 if c.concrete(name) else 404)
@@ -137,6 +147,25 @@ class _Handler(BaseHTTPRequestHandler):
             if len(parts) == 2 and parts[1] == "_refresh":
                 return self._send(200, {"_shards": {"total": 1, "successful": 1, "failed": 0}})
         self._send(400, {"error": {"type": "wire_server", "reason": f"{method} {url.path} is not emulated"}, "status": 400})
+
+    def _search(self, name: str, body: dict[str, Any], query: dict[str, list[str]]) -> None:
+        """Scan support only (what helpers.scan sends): match_all or ids, every hit in the first page."""
+        c = self.cluster
+        hits = []
+        ids = body.get("query", {}).get("ids", {}).get("values")
+        source_param = query.get("_source", ["true"])[0]
+        for index in c.concrete(name):
+            for doc_id, source in c.indices[index]["docs"].items():
+                if ids is not None and doc_id not in ids:
+                    continue
+                hit: dict[str, Any] = {"_index": index, "_id": doc_id, "_score": None}
+                if source_param != "false":
+                    fields = None if source_param == "true" else source_param.split(",")
+                    hit["_source"] = source if fields is None else {k: v for k, v in source.items() if k in fields}
+                hits.append(hit)
+        self._send(200, {"_scroll_id": "scroll-1", "took": 1, "timed_out": False,
+                         "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+                         "hits": {"total": {"value": len(hits), "relation": "eq"}, "hits": hits}})
 
     def _update_aliases(self, body: dict[str, Any]) -> None:
         c = self.cluster

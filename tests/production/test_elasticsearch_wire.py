@@ -142,3 +142,27 @@ def test_migrate_copies_the_embedded_index_without_re_embedding(sample_data_dir)
         migrate_to_elasticsearch(load_settings(data_dir=sample_data_dir / "empty", elasticsearch_url="http://127.0.0.1:9"))
     with pytest.raises(MigrationError, match="COURSE_TA_ELASTICSEARCH_URL is not set"):
         migrate_to_elasticsearch(load_settings(data_dir=sample_data_dir, elasticsearch_url=""))
+
+
+def test_reindex_copies_catches_up_and_switches_then_cleanup_deletes_the_old(sample_data_dir) -> None:  # type: ignore[no-untyped-def]
+    from pipelines.migrate import migrate_to_elasticsearch
+    from pipelines.reindex import finish_reindex, reindex
+
+    with WireServer(Cluster()) as es:
+        settings = load_settings(data_dir=sample_data_dir, elasticsearch_url=es.url, elasticsearch_index="course")
+        migrate_to_elasticsearch(settings)
+        (old,) = es.cluster.indices
+        before = dict(es.cluster.indices[old]["docs"])
+        assert set(open_store(settings).ids_by_video()) == {"ct-rag-101", "ct-contrastive-201", "ct-whisper-301", "ct-voice-401"}
+
+        report = reindex(settings, reembed=False)
+        assert report.switched and report.old_indices == [old] and report.copied == len(before)
+        assert es.cluster.behind("course") == [report.new_index]
+        assert es.cluster.indices[report.new_index]["docs"] == before  # same ids, meta and vectors
+        assert es.cluster.indices[report.new_index]["mappings"]["_meta"]["course_ta"]["dims"] == 384
+        # A process started before the switch wrote one more chunk into the old index: cleanup copies it.
+        late = Document(content="a late chunk", meta={"video_id": "ct-rag-101", "kind": "chunk"}, embedding=[0.2] * 384)
+        es.cluster.indices[old]["docs"][late.id] = {**late.to_dict(), "blob": None}
+        done = finish_reindex(settings, reembed=False)
+        assert done.copied == 1 and done.deleted == [old] and old not in es.cluster.indices
+        assert late.id in es.cluster.indices[report.new_index]["docs"]
