@@ -1,0 +1,56 @@
+"""LLM outputs cached by content hash and model, so a re-run never pays for the same call twice.
+
+The key hashes everything that decides the output: the stage, the prompt version, the model name,
+the base URL and the input text. Changing the model or a prompt makes new entries; the old ones are
+simply never read again. Entries are JSON files written atomically (temp file + rename), so two
+workers or a killed process never leave a half-written entry behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from pipelines.settings import Settings
+
+
+class LLMCache:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.hits = 0
+        self.misses = 0
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> "LLMCache":
+        return cls(settings.data_dir / "cache" / "llm")
+
+    @staticmethod
+    def key(stage: str, model: str, content: Any) -> str:
+        payload = json.dumps({"stage": stage, "model": model, "content": content}, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def _path(self, stage: str, key: str) -> Path:
+        return self.directory / stage / key[:2] / f"{key}.json"
+
+    def get(self, stage: str, key: str) -> Any | None:
+        try:
+            value = json.loads(self._path(stage, key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return value
+
+    def put(self, stage: str, key: str, value: Any) -> None:
+        path = self._path(stage, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            temporary.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
