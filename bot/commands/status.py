@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from collections import Counter
-
 from pipelines.document_store import open_store
 from pipelines.ledger import ledger_status_lines
 from pipelines.settings import load_settings
@@ -15,20 +13,21 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+def _count_kind(store, kind: str) -> int:
+    return store.count_documents_by_filter({"field": "meta.kind", "operator": "==", "value": kind})
+
+
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     bundle = open_store(settings)
-    documents = bundle.store.filter_documents()
-    kinds = Counter(str(d.meta.get("kind")) for d in documents)
-    videos = {d.meta.get("video_id") for d in documents}
-    sources = Counter(str(d.meta.get("source")) for d in documents if d.meta.get("kind") == "chunk")
+    # Counts come from the store's own count queries so this stays cheap on a large Elasticsearch index.
+    unique = bundle.store.count_unique_metadata_by_filter({}, ["video_id", "source"])
+    summaries = _count_kind(bundle.store, "summary")
     print(f"data dir:   {settings.data_dir}")
     print(f"store:      {settings.describe_store()}")
     print(f"model:      {settings.embedding_model}")
-    print(f"videos:     {len(videos)}")
-    print(f"chunks:     {kinds.get('chunk', 0)}" + (f"  summaries: {kinds['summary']}" if kinds.get("summary") else ""))
-    for source, count in sorted(sources.items()):
-        print(f"  {source}: {count} chunks")
+    print(f"videos:     {unique.get('video_id', 0)} (from {unique.get('source', 0)} source(s))")
+    print(f"chunks:     {_count_kind(bundle.store, 'chunk')}" + (f"  summaries: {summaries}" if summaries else ""))
     for line in ledger_status_lines(settings):
         print(line)
     return 0
