@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pipelines.document_store import StoreBundle, open_store
 from pipelines.domain import Answer, Turn
+from pipelines.llm.llm_answerer import LLMAnswerer, StreamSink
 from pipelines.query import build_query_pipeline, query_inputs
 from pipelines.settings import Settings
 
@@ -59,6 +60,19 @@ class AnswerService:
         return question
 
     def answer(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        return self._answer(question, history, None)
+
+    def answer_stream(self, question: str, history: Sequence[Turn] = (), on_text: Callable[[str], None] | None = None) -> Answer:
+        """Like :meth:`answer`, and ``on_text`` receives the answer text as it is written.
+
+        With an LLM the deltas arrive while the model writes (citation markers already numbered as
+        in the final answer); offline, or when the LLM fails half-way and the offline answer is
+        used instead, the returned :class:`Answer` is what counts: front doors replace the streamed
+        preview with its text (offline, ``on_text`` gets the whole text once).
+        """
+        return self._answer(question, history, on_text)
+
+    def _answer(self, question: str, history: Sequence[Turn], on_text: Callable[[str], None] | None) -> Answer:
         cleaned = self.validate(question)
         self.warm_up()
         if self.bundle.store.count_documents() == 0:
@@ -71,4 +85,13 @@ class AnswerService:
                 "none",
             )
         data = query_inputs(self.pipeline, cleaned, self.retrieval_query(cleaned, history))
-        return self.pipeline.run(data)["answerer"]["answer"]
+        streamed = False
+        if isinstance(self.pipeline.get_component("answerer"), LLMAnswerer):  # issue 4: history and streaming
+            data["answerer"]["history"] = list(history)
+            if on_text is not None:
+                data["answerer"]["on_text"] = StreamSink(on_text)
+                streamed = True
+        answer: Answer = self.pipeline.run(data)["answerer"]["answer"]
+        if on_text is not None and not streamed:
+            on_text(answer.text)
+        return answer

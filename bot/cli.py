@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.register(subcommands)
     migrate.register(subcommands)
     es.register(subcommands)
+    from bot.commands import summary  # llm: summaries (issue 4)
+    summary.register(subcommands)
     return parser
 
 

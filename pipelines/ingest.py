@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pipelines.chunking import chunk_documents
 from pipelines.document_store import StoreBundle, open_store
-from pipelines.domain import Video, local_url
+from pipelines.domain import Sentence, Video, local_url
 from pipelines.indexing import Indexer
 from pipelines.manifest import Manifest, ManifestError, read_manifest
 from pipelines.sentences import segments_to_sentences
@@ -155,6 +156,7 @@ class Ingestor:
         self.settings = settings
         self.bundle = bundle or open_store(settings)
         self.indexer = Indexer(settings, self.bundle)
+        self._enricher: Any = None
 
     def ingest(
         self,
@@ -198,7 +200,7 @@ class Ingestor:
         video = describe_video(files, manifests, explicit, report)
         outcome = VideoOutcome(files.video_id, path, "unchanged", warnings=problems + transcript.warnings)
         try:
-            sentences = segments_to_sentences(transcript.segments)
+            sentences = self._sentences(transcript.segments, outcome)
             documents = chunk_documents(
                 video,
                 sentences,
@@ -207,6 +209,7 @@ class Ingestor:
                 embedding_model=self.settings.embedding_model,
             )
             outcome.chunks = len(documents)
+            documents += self._summary_documents(video, sentences, outcome)
             if self.indexer.is_current(video.video_id, documents):
                 return outcome
             had_documents = bool(self.indexer.existing_ids(video.video_id))
@@ -217,6 +220,39 @@ class Ingestor:
             outcome.status = "failed"
             outcome.reason = f"{type(error).__name__}: {error}"
         return outcome
+
+    # -- issue 4: repunctuation and summaries (pipelines/llm); offline they are cheap and never fail a video --
+
+    @property
+    def enricher(self) -> Any:
+        if self._enricher is None:
+            from pipelines.llm.enrich import Enricher
+
+            self._enricher = Enricher(self.settings)
+        return self._enricher
+
+    def _sentences(self, segments: list[Any], outcome: VideoOutcome) -> list[Sentence]:
+        from pipelines.llm.client import llm_configured
+
+        if not self.settings.llm_repunctuate or not llm_configured(self.settings):
+            return segments_to_sentences(segments)
+        sentences, result = self.enricher.sentences(segments)
+        if result is not None and result.reasons:
+            outcome.warnings.append(f"repunctuation fell back to offline for {len(result.reasons)} of {result.windows} window(s): {result.reasons[0]}")
+        return sentences
+
+    def _summary_documents(self, video: Video, sentences: list[Sentence], outcome: VideoOutcome) -> list[Any]:
+        if not self.settings.summaries or not sentences:
+            return []
+        try:
+            summary = self.enricher.summary(video, sentences)
+        except Exception as error:  # a summary is a bonus: its failure never costs the video's chunks
+            logger.warning("summary of %s failed", video.video_id, exc_info=True)
+            outcome.warnings.append(f"no summary: {type(error).__name__}: {error}")
+            return []
+        if summary.reasons:
+            outcome.warnings.append(f"summary is extractive: {summary.reasons[0]}")
+        return self.enricher.summary_documents(video, summary)
 
     @staticmethod
     def _warn_orphan_rows(videos: dict[str, VideoFiles], manifests: dict[str, Manifest], report: IngestReport) -> None:

@@ -55,10 +55,21 @@ def build_query_pipeline(settings: Settings, bundle: StoreBundle, mode: Retrieva
         min_relevance=settings.min_relevance,
         store_name=bundle.name,
     )
-    pipeline.add_component("answerer", answerer)
+    pipeline.add_component("answerer", _llm_answerer(settings, answerer) or answerer)
     pipeline.connect("diversity.documents", "answerer.documents")
     pipeline.connect("text_embedder.embedding", "answerer.query_embedding")
     return pipeline
+
+
+def _llm_answerer(settings: Settings, offline: OfflineAnswerer) -> Any:
+    """With an LLM configured (issue 4), answers are written by it; it falls back to ``offline``."""
+    from pipelines.llm.client import LLMClient, llm_configured
+
+    if not (settings.llm_answers and llm_configured(settings)):
+        return None
+    from pipelines.llm.llm_answerer import LLMAnswerer
+
+    return LLMAnswerer(offline, LLMClient(settings, budget=False), max_passages=settings.top_k, max_tokens=settings.llm_answer_max_tokens)
 
 
 def query_inputs(pipeline: Pipeline, question: str, retrieval_query: str | None = None) -> dict[str, Any]:

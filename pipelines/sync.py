@@ -125,6 +125,7 @@ class SyncRunner:
         self._prompt: str | None = None
         self._prompt_ready = False
         self.stop_event = threading.Event()  # set on shutdown: finish the current video, start no new one
+        self._enricher: Any = None  # issue 4: repunctuation and summaries (pipelines/llm)
 
     # -- directories ------------------------------------------------------------------------------
 
@@ -165,6 +166,16 @@ class SyncRunner:
             self._transcriber.warm_up()
             return self._transcriber
 
+    @property
+    def enricher(self) -> Any:
+        """Repunctuation, summaries and the LLM client with this run's token budget (issue 4)."""
+        with self._init_lock:
+            if self._enricher is None:
+                from pipelines.llm.enrich import Enricher
+
+                self._enricher = Enricher(self.settings)
+            return self._enricher
+
     def source_for(self, source_id: str) -> VideoSource:
         source = self.ledger.source(source_id)
         if source is None:
@@ -203,6 +214,8 @@ class SyncRunner:
     def process(self, video_ids: list[str] | None = None, report: SyncReport | None = None) -> SyncReport:
         """Bring every listed video (or the given ones) up to date; one failure never stops the rest."""
         report = report or SyncReport()
+        if self._enricher is not None:
+            self._enricher.new_run()  # the LLM token budget is per sync pass
         stages = self.ledger.all_stages()
         refs = [r for r in self.ledger.videos() if video_ids is None or r.video_id in video_ids]
         work: list[VideoRef] = []
@@ -250,22 +263,49 @@ class SyncRunner:
         return sha(YOUTUBE, ref.video_id, self.settings.caption_language_list, self.settings.allow_auto_captions, self.settings.always_transcribe)
 
     @staticmethod
-    def clean_input(transcript_hash: str | None) -> str:
+    def clean_input(transcript_hash: str | None, repunctuation: str = "") -> str:
+        """``repunctuation`` names the LLM that repunctuates (empty offline), so configuring one re-cleans."""
+        if repunctuation:
+            return sha(transcript_hash, CLEAN_VERSION, repunctuation)
         return sha(transcript_hash, CLEAN_VERSION)
 
-    def index_input(self, ref: VideoRef, cleaned_hash: str | None) -> str:
+    def index_input(self, ref: VideoRef, cleaned_hash: str | None, summary_hash: str = "") -> str:
         s = self.settings
+        if summary_hash:  # the summary is indexed with the chunks: a new summary re-indexes the video
+            return sha(cleaned_hash, s.chunk_words, s.chunk_overlap_words, s.embedding_model, ref.title, ref.url, ref.series, summary_hash)
         return sha(cleaned_hash, s.chunk_words, s.chunk_overlap_words, s.embedding_model, ref.title, ref.url, ref.series)
+
+    @property
+    def repunctuation_key(self) -> str:
+        from pipelines.llm.client import llm_configured
+
+        if not (self.settings.llm_repunctuate and llm_configured(self.settings)):
+            return ""
+        return self.enricher.repunctuation_key
+
+    def summary_input(self, cleaned_hash: str | None) -> str:
+        if not self.settings.summaries:
+            return sha(cleaned_hash, "summary-none")
+        from pipelines.llm.client import llm_configured
+
+        method = f"llm:{self.settings.llm_model}" if llm_configured(self.settings) else "extractive"
+        return sha(cleaned_hash, "summary", method)
 
     def _up_to_date(self, ref: VideoRef, records: dict[str, StageRecord]) -> bool:
         transcript, cleaned, indexed = records.get("transcript"), records.get("cleaned"), records.get("indexed")
         if transcript is None or cleaned is None or indexed is None:
             return False
+        summarized = records.get("summarized")
+        summary_hash = ""
+        if self.settings.summaries:
+            if summarized is None or not summarized.satisfied_by(self.summary_input(cleaned.output_hash)):
+                return False
+            summary_hash = summarized.output_hash or ""
         # A YouTube transcript stays valid even if the transcript input changed only by re-listing.
         return (
             transcript.satisfied_by(self.transcript_input(ref))
-            and cleaned.satisfied_by(self.clean_input(transcript.output_hash))
-            and indexed.satisfied_by(self.index_input(ref, cleaned.output_hash))
+            and cleaned.satisfied_by(self.clean_input(transcript.output_hash, self.repunctuation_key))
+            and indexed.satisfied_by(self.index_input(ref, cleaned.output_hash, summary_hash))
         )
 
     def _blocked(self, records: dict[str, StageRecord], inputs: dict[str, str]) -> str | None:
@@ -330,13 +370,10 @@ class SyncRunner:
             return self._clean_stage(ref, transcript, records.get("cleaned"))
         cleaned = records["cleaned"]
         if stage == "summarized":
-            wanted = sha(cleaned.output_hash, "summary-none")
-            current = records.get("summarized")
-            if current is not None and current.satisfied_by(wanted):
-                return False
-            self.ledger.finish(ref.video_id, "summarized", wanted, "", "summaries are a separate feature; not built", status=SKIPPED)
-            return False
-        return self._index_stage(ref, cleaned, records.get("indexed"))
+            return self._summary_stage(ref, cleaned, records.get("summarized"))
+        summarized = records.get("summarized")
+        summary_hash = (summarized.output_hash or "") if self.settings.summaries and summarized is not None else ""
+        return self._index_stage(ref, cleaned, records.get("indexed"), summary_hash)
 
     # -- stages -----------------------------------------------------------------------------------
 
@@ -412,7 +449,8 @@ class SyncRunner:
             return self._prompt
 
     def _clean_stage(self, ref: VideoRef, transcript: StageRecord, record: StageRecord | None) -> bool:
-        wanted = self.clean_input(transcript.output_hash)
+        repunctuation = self.repunctuation_key
+        wanted = self.clean_input(transcript.output_hash, repunctuation)
         path = self.cleaned_dir / f"{ref.video_id}.json"
         if record is not None and record.satisfied_by(wanted) and _file_hash(path) == record.output_hash:
             return False
@@ -422,14 +460,41 @@ class SyncRunner:
             parsed = parse_transcript(text, ".json")
         except TranscriptError as error:
             raise VideoFailure(f"transcript is empty after cleaning: {error}", retryable=False) from None
-        sentences = segments_to_sentences(parsed.segments)
+        detail = ""
+        if repunctuation:  # an LLM repunctuates unpunctuated transcripts; a failed window keeps the offline cut
+            sentences, result = self.enricher.sentences(parsed.segments)
+            if result is not None:
+                detail = f", {result.method} ({result.windows_llm}/{result.windows} windows)"
+        else:
+            sentences = segments_to_sentences(parsed.segments)
         rows = [[s.text, s.start, s.end] for s in sentences]
         output = write_atomically(path, json.dumps(rows, ensure_ascii=False))
-        self.ledger.finish(ref.video_id, "cleaned", wanted, output, f"{len(rows)} sentences")
+        self.ledger.finish(ref.video_id, "cleaned", wanted, output, f"{len(rows)} sentences{detail}")
         return True
 
-    def _index_stage(self, ref: VideoRef, cleaned: StageRecord, record: StageRecord | None) -> bool:
-        wanted = self.index_input(ref, cleaned.output_hash)
+    def _summary_stage(self, ref: VideoRef, cleaned: StageRecord, record: StageRecord | None) -> bool:
+        """Summary paragraph and salient points (LLM, else extractive), stored under summaries/."""
+        from pipelines.llm.summaries import summary_path
+
+        wanted = self.summary_input(cleaned.output_hash)
+        if not self.settings.summaries:
+            if record is not None and record.satisfied_by(wanted):
+                return False
+            self.ledger.finish(ref.video_id, "summarized", wanted, "", "summaries are switched off (COURSE_TA_SUMMARIES=false)", status=SKIPPED)
+            return False
+        path = summary_path(self.settings, ref.video_id)
+        if record is not None and record.satisfied_by(wanted) and _file_hash(path) == record.output_hash:
+            return False
+        self.ledger.start(ref.video_id, "summarized", wanted)
+        rows = json.loads((self.cleaned_dir / f"{ref.video_id}.json").read_text(encoding="utf-8"))
+        sentences = [Sentence(text=row[0], start=row[1], end=row[2]) for row in rows]
+        summary = self.enricher.summary(ref.to_video(), sentences)
+        note = f"; LLM not used: {summary.reasons[0]}" if summary.reasons else ""
+        self.ledger.finish(ref.video_id, "summarized", wanted, _file_hash(path) or "", f"{summary.method}: {len(summary.points)} points{note}")
+        return True
+
+    def _index_stage(self, ref: VideoRef, cleaned: StageRecord, record: StageRecord | None, summary_hash: str = "") -> bool:
+        wanted = self.index_input(ref, cleaned.output_hash, summary_hash)
         if record is not None and record.satisfied_by(wanted):
             return False
         rows = json.loads((self.cleaned_dir / f"{ref.video_id}.json").read_text(encoding="utf-8"))
@@ -441,6 +506,12 @@ class SyncRunner:
             overlap_words=self.settings.chunk_overlap_words,
             embedding_model=self.settings.embedding_model,
         )
+        if summary_hash:  # the stored summary as kind=summary documents, replaced with the video's chunks
+            from pipelines.llm.summaries import load_summary, summary_documents
+
+            summary = load_summary(self.settings, ref.video_id)
+            if summary is not None:
+                documents += summary_documents(ref.to_video(), summary, self.settings.embedding_model)
         indexer = self.indexer
         self.ledger.start(ref.video_id, "indexed", wanted)
         with self._index_lock:

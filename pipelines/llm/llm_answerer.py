@@ -82,26 +82,30 @@ class CitationRewriter:
         out: list[str] = []
         while self._pending:
             start = self._pending.find("[")
-            if start < 0:
-                out.append(self._pending)
-                self._pending = ""
+            if start < 0:  # a trailing space waits: the next delta may open a marker that is dropped
+                keep = 1 if self._pending.endswith(" ") else 0
+                out.append(self._pending[: len(self._pending) - keep])
+                self._pending = self._pending[len(self._pending) - keep :]
                 break
-            out.append(self._pending[:start])
-            rest = self._pending[start:]
+            # The space before a marker is held with it: a dropped marker takes its space along.
+            lead_start = start - 1 if start > 0 and self._pending[start - 1] == " " else start
+            out.append(self._pending[:lead_start])
+            lead, rest = self._pending[lead_start:start], self._pending[start:]
             end = rest.find("]")
             if end < 0:
                 if len(rest) <= _MAX_MARKER:
-                    self._pending = rest  # might still become a marker
+                    self._pending = lead + rest  # might still become a marker
                     break
-                out.append("[")
+                out.append(lead + "[")
                 self._pending = rest[1:]
                 continue
             match = _MARKER.fullmatch(rest[: end + 1])
             if match:
-                out.append(self._marker(match))
+                marker = self._marker(match)
+                out.append(lead + marker if marker else "")
                 self._pending = rest[end + 1 :]
             else:
-                out.append("[")
+                out.append(lead + "[")
                 self._pending = rest[1:]
         return "".join(out)
 

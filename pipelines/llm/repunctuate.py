@@ -183,3 +183,36 @@ def _window(window: list[TimedWord], client: LLMClient, cache: LLMCache | None) 
     if problem:
         return texts, problem, 0
     return alignment.surfaces, None, alignment.matched
+
+
+def timestamp_survival(original: list[TimedWord], sentences: list[Sentence], tolerance_s: float = 1.0) -> tuple[float, float]:
+    """(share of original words found again in ``sentences``, share whose time is within ``tolerance_s``).
+
+    Measured the way a consumer sees the output: only sentence start/end are stored, so each word's
+    time is interpolated inside its sentence, then compared with the word's original start.
+    """
+    if not original:
+        return 1.0, 1.0
+    words: list[str] = []
+    times: list[float | None] = []
+    for sentence in sentences:
+        tokens = sentence.text.split()
+        if sentence.start is None or sentence.end is None:
+            times.extend([None] * len(tokens))
+        else:
+            weights = [len(t) + 1 for t in tokens]
+            total = sum(weights) or 1
+            cursor = sentence.start
+            for weight in weights:
+                times.append(cursor)
+                cursor += (sentence.end - sentence.start) * weight / total
+        words.extend(tokens)
+    matcher = difflib.SequenceMatcher(None, [normalise(w.text) for w in original], [normalise(w) for w in words], autojunk=False)
+    mapped = within = 0
+    for block in matcher.get_matching_blocks():
+        for offset in range(block.size):
+            mapped += 1
+            word, time = original[block.a + offset], times[block.b + offset]
+            if word.start is None or (time is not None and abs(time - word.start) <= tolerance_s):
+                within += 1
+    return mapped / len(original), within / len(original)
