@@ -115,8 +115,9 @@ def save_summary(settings: Settings, summary: VideoSummary) -> Path:
 
 def load_summary(settings: Settings, video_id: str) -> VideoSummary | None:
     """The stored summary of one video, for the CLI and the bots; None when there is none."""
+    path = summary_path(settings, video_id)  # a malformed id is a ValueError for the caller
     try:
-        data = json.loads(summary_path(settings, video_id).read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return VideoSummary.from_dict(data)
