@@ -103,7 +103,8 @@ def llama_part(videos, count: int) -> dict:
         embedder = document_embedder(settings, with_title=False)
         embedder.warm_up()
         # Shortest videos first: SmolLM2 on 2 shared cores writes a few dozen tokens per second.
-        chosen = sorted(videos, key=lambda v: sum(len(s.text.split()) for s in v[1]))[:count]
+        sized = [v for v in videos if sum(len(s.text.split()) for s in v[1]) >= 300]
+        chosen = sorted(sized, key=lambda v: sum(len(s.text.split()) for s in v[1]))[:count]
         rows = []
         for video, segments in chosen:
             raw = [Segment(" ".join(w.strip(".,?!").lower() for w in s.text.split()), s.start, s.end) for s in segments]  # raw-caption style
