@@ -40,7 +40,8 @@ def test_query_pipeline_serialises_and_answers_after_loading(tmp_path: Path) -> 
     pipeline = build_query_pipeline(settings, open_store(settings))
     loaded = Pipeline.loads(pipeline.dumps(), allowed_modules=["pipelines"])
     store = loaded.get_component("dense_retriever").document_store
-    assert isinstance(store, PersistentInMemoryDocumentStore) and store.count_documents() == 10
+    assert isinstance(store, PersistentInMemoryDocumentStore)
+    assert store.count_documents_by_filter({"field": "meta.kind", "operator": "==", "value": "chunk"}) == 10
     question = "Why should I turn on voice activity detection with Whisper?"
     result = loaded.run({"text_embedder": {"text": question}, "bm25_retriever": {"query": question}, "answerer": {"question": question}})
     answer = result["answerer"]["answer"]
