@@ -145,6 +145,7 @@ def main() -> int:
                              slack_mode="http", slack_voice_clips=not args.no_voice, slack_rate_limit=1000)
     service = AnswerService(settings)
     service.warm_up()
+    print("answer service warm", file=sys.stderr, flush=True)
     texts = questions(args.mentions)
     service.answer("warm up the caches")
     alone = []
@@ -155,7 +156,9 @@ def main() -> int:
 
     wire = SlackWire(TOKEN).start()
     try:
+        print(f"single answers alone: {[round(a, 2) for a in alone]}", file=sys.stderr, flush=True)
         baseline_acks = ack_only_baseline(wire, args.mentions)
+        print("baseline burst done", file=sys.stderr, flush=True)
         wire.calls.clear()
         log_dir = RESULTS / "slack_bench_log"
         log_dir.mkdir(exist_ok=True)
@@ -171,6 +174,7 @@ def main() -> int:
             clips = len(wire.calls_to("files.completeUploadExternal"))
             return answered == len(sent) and (args.no_voice or clips == len(sent))
 
+        print("burst sent; waiting for answers", file=sys.stderr, flush=True)
         wire.wait_for(done, timeout=900, what="all answers")
         wall = time.monotonic() - started
         server.shutdown()
