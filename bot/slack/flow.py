@@ -69,7 +69,7 @@ class AnswerFlow:
         reply = ThreadReply(client, triage.channel, triage.thread_ts)
         reply.start()
         try:
-            answer = self._answer(question, self._history(triage))
+            answer = self._answer(question, self._history(triage), reply)
         except QuestionError as error:
             reply.final(str(error), notice_blocks(str(error), ":pencil2:"))
             self._react(client, triage, "reactions_remove")
@@ -87,9 +87,16 @@ class AnswerFlow:
         self._react(client, triage, "reactions_remove")
         self._voice(client, triage, reply, answer, answer_id)
 
-    def _answer(self, question: str, history: Sequence[Turn]) -> Answer:
+    def _answer(self, question: str, history: Sequence[Turn], reply: ThreadReply) -> Answer:
+        """Streamed text grows in the placeholder (throttled); the returned Answer replaces it."""
+        written: list[str] = []
+
+        def on_text(delta: str) -> None:
+            written.append(delta)
+            reply.partial("".join(written))
+
         with self.answer_gate:
-            return self.service.answer(question, history)
+            return self.service.answer_stream(question, history, on_text=on_text)
 
     def _history(self, triage: Triage) -> list[Turn]:
         if not triage.follow_up:

@@ -56,8 +56,9 @@ def test_ack_returns_before_the_answer_work(make_bot, wire):
     assert delivery.status == 200
     assert delivery.seconds < 2.5, "Slack retries after 3 s"
     reply = running.answered(question)
-    (answer_edit,) = [c for c in wire.calls_to("chat.update") if c.params["ts"] == reply["ts"]]
-    assert answer_edit.at > acked_at, "the answer is computed after Slack got its acknowledgement"
+    edits = [c for c in wire.calls_to("chat.update") if c.params["ts"] == reply["ts"]]
+    assert edits and edits[0].at > acked_at, "the answer is computed after Slack got its acknowledgement"
+    assert edits[-1].params["text"] == reply["text"] and "still writing" not in json.dumps(edits[-1].params["blocks"])
 
 
 def test_question_outside_the_course_says_why_there_are_no_sources(make_bot):
