@@ -37,7 +37,7 @@ class CourseTA:
         self.settings = settings
         self.service = service or AnswerService(settings)
         self.renderer = renderer or get_renderer(settings)
-        self.catalog = VideoCatalog(self.service.bundle.store)
+        self.catalog = VideoCatalog(self.service.bundle.store, settings=settings)
         self.conversations = Conversations()
         self.guards = DiscordGuards(settings)
         self.playback = VoicePlayback(settings.discord_voice_idle_seconds, voice_client_class)

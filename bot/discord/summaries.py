@@ -1,9 +1,10 @@
-"""Per-video summaries for ``/summary``, read from what the index already holds.
+"""Per-video summaries for ``/summary``: the stored summary, else what the index already holds.
 
-A ``kind="summary"`` document (written by the summarising stage when it runs) is shown as is.
-Without one the summary is extractive: the opening sentence of the video plus the first sentence of
-evenly spaced chunks, each with the second it is said at, so "salient points" are links a student
-can jump to. Video titles for autocomplete come from the same documents, cached briefly because
+The summarising stage (``pipelines/llm/summaries.py``, run by ingest and sync) stores a summary
+paragraph and salient points, each with the second it comes from; that is what ``/summary`` shows.
+Without one (summaries turned off, or an index built before them) the summary is extractive from
+the chunks: the opening sentences plus the first sentence of evenly spaced chunks, each with its
+second, so the points are still links a student can jump to. Video titles for autocomplete come from the same documents, cached briefly because
 Discord sends an autocomplete request per keystroke.
 """
 
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.domain import deep_link
+from pipelines.llm.summaries import load_summary
+from pipelines.settings import Settings
 
 CATALOG_TTL_S = 60.0
 MAX_POINTS = 6
@@ -39,7 +42,8 @@ class VideoSummary:
     video: VideoEntry
     text: str
     points: list[KeyPoint] = field(default_factory=list)
-    generated: bool = False  # True: a stored summary document; False: extracted from chunks
+    generated: bool = False  # True: the stored per-video summary; False: extracted from chunks here
+    method: str = ""  # how the stored summary was made ("extractive" or "llm:<model>")
     chunks: int = 0
 
 
@@ -50,8 +54,9 @@ class UnknownVideo(LookupError):
 class VideoCatalog:
     """Titles and summaries of the indexed videos, from a Haystack document store."""
 
-    def __init__(self, store: Any, ttl_s: float = CATALOG_TTL_S) -> None:
+    def __init__(self, store: Any, ttl_s: float = CATALOG_TTL_S, settings: Settings | None = None) -> None:
         self.store = store
+        self.settings = settings
         self.ttl_s = ttl_s
         self._videos: list[VideoEntry] = []
         self._loaded_at = float("-inf")
@@ -104,6 +109,10 @@ class VideoCatalog:
             (d for d in documents if (d.meta or {}).get("kind", "chunk") == "chunk" and d.content),
             key=lambda d: (d.meta.get("start_s") is None, d.meta.get("start_s") or 0.0, d.meta.get("chunk_index") or 0),
         )
+        saved = load_summary(self.settings, video.video_id) if self.settings is not None else None
+        if saved is not None and (saved.summary or saved.points):
+            points = [KeyPoint(p.text, p.start_s, deep_link(video.url, p.start_s)) for p in saved.points]
+            return VideoSummary(video, saved.summary, points, generated=True, method=saved.method, chunks=len(chunks))
         points = key_points(video, chunks)
         if stored:
             return VideoSummary(video, stored[0].content.strip(), points, generated=True, chunks=len(chunks))

@@ -29,7 +29,10 @@ def summary_embed(summary: VideoSummary) -> discord.Embed:
         lines.append(line)
     if lines:
         embed.add_field(name="Key moments", value="\n".join(lines), inline=False)
-    how = "summary" if summary.generated else "opening lines and key sentences from the transcript (no written summary indexed yet)"
+    if summary.generated:
+        how = "summary by the LLM" if summary.method.startswith("llm") else "summary: the lecture's most central sentences"
+    else:
+        how = "opening lines and key sentences from the transcript (no summary stored yet)"
     embed.set_footer(text=f"{how} · {summary.chunks} indexed passage(s)")
     return embed
 

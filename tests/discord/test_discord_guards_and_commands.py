@@ -14,7 +14,8 @@ from bot.discord.text_split import split_text
 from discord_payloads import GUILD_ID, OTHER_GUILD_ID, TEXT_CHANNEL_ID, command_interaction, option, reply_message
 from discord_rest_server import BOT_USER_ID
 from discord_scenario import Scenario
-from pipelines.domain import Answer, Citation
+from pipelines.domain import Answer, Citation, format_timestamp
+from pipelines.llm.summaries import load_summary
 from pipelines.settings import load_settings
 
 
@@ -106,10 +107,15 @@ def test_summary_autocompletes_titles_and_shows_key_moments(run_bot) -> None:
         assert calls[0].payload["type"] == 5
         embed = calls[1].payload["embeds"][0]
         assert embed["title"] == "Contrastive fine-tuning with triplets"
-        assert embed["description"].startswith("In this session we fine-tune an embedding model")
-        moments = embed["fields"][0]["value"]
-        assert "[0:01](file://" in moments and "#t=1)" in moments
-        assert "no written summary" in embed["footer"]["text"]
+        # The stored extractive summary (ingest made it): central sentences of the lecture, each a timed link.
+        stored = load_summary(s.bot.ta.settings, "ct-contrastive-201")
+        assert stored is not None and stored.points
+        assert embed["description"] == stored.summary
+        moments = embed["fields"][0]["value"].splitlines()
+        assert 1 <= len(moments) <= len(stored.points)  # as many as fit in one embed field
+        first = stored.points[0]
+        assert moments[0].startswith(f"[{format_timestamp(first.start_s)}](file://") and f"#t={int(first.start_s)})" in moments[0]
+        assert "most central sentences" in embed["footer"]["text"]
 
         unknown = command_interaction("summary", [option("video", "quantum knitting")])
         s.interact(unknown)
