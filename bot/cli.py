@@ -51,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.register(subcommands)
     migrate.register(subcommands)
     es.register(subcommands)
+    from bot.commands import eval as eval_cmd, finetune, triplets  # search quality (issue 8)
+    eval_cmd.register(subcommands)
+    triplets.register(subcommands)
+    finetune.register(subcommands)
     from bot.commands import summary  # llm: summaries (issue 4)
     summary.register(subcommands)
     return parser

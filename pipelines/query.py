@@ -1,7 +1,7 @@
 """The Haystack query pipeline: a question in, an :class:`Answer` with timed citations out.
 
     question ─► text_embedder ─► dense_retriever ─┐
-            └──────────────────► bm25_retriever ──┴► fusion (reciprocal rank) ─► diversity ─► answerer
+            └──────────────────► bm25_retriever ──┴► fusion (reciprocal rank) ─► [reranker] ─► diversity ─► answerer
 
 Dense retrieval understands paraphrased student questions; BM25 catches exact names the embedding
 model never saw ("LoRA", "BPE"). Reciprocal rank fusion merges them without comparing their
@@ -18,6 +18,7 @@ from haystack.components.joiners import DocumentJoiner
 from pipelines.document_store import StoreBundle
 from pipelines.embedders import document_embedder, text_embedder
 from pipelines.offline_answerer import OfflineAnswerer
+from pipelines.reranking import build_reranker
 from pipelines.settings import Settings
 from pipelines.video_diversity import VideoDiversityRanker
 
@@ -39,15 +40,22 @@ def build_retrieval_pipeline(settings: Settings, bundle: StoreBundle, mode: Retr
         pipeline.connect("text_embedder.embedding", "dense_retriever.query_embedding")
     if mode in ("hybrid", "bm25"):
         pipeline.add_component("bm25_retriever", bundle.bm25_retriever(top_k=settings.candidates))
+    # Optional cross-encoder stage (issue 8): off unless COURSE_TA_RERANKER_MODEL is set.
+    reranker = build_reranker(settings)
+    ranked_into = "diversity.documents"
+    if reranker is not None:
+        pipeline.add_component("reranker", reranker)
+        pipeline.connect("reranker.documents", "diversity.documents")
+        ranked_into = "reranker.documents"
     if mode == "hybrid":
         pipeline.add_component("fusion", DocumentJoiner(join_mode="reciprocal_rank_fusion", weights=FUSION_WEIGHTS))
         pipeline.connect("dense_retriever.documents", "fusion.documents")
         pipeline.connect("bm25_retriever.documents", "fusion.documents")
-        pipeline.connect("fusion.documents", "diversity.documents")
+        pipeline.connect("fusion.documents", ranked_into)
     elif mode == "dense":
-        pipeline.connect("dense_retriever.documents", "diversity.documents")
+        pipeline.connect("dense_retriever.documents", ranked_into)
     else:
-        pipeline.connect("bm25_retriever.documents", "diversity.documents")
+        pipeline.connect("bm25_retriever.documents", ranked_into)
     return pipeline
 
 
@@ -82,6 +90,8 @@ def query_inputs(pipeline: Pipeline, question: str, retrieval_query: str | None 
     names = set(pipeline.graph.nodes)
     if "bm25_retriever" in names:
         data["bm25_retriever"] = {"query": search}
+    if "reranker" in names:
+        data["reranker"] = {"query": search}
     if "answerer" in names:
         data["answerer"] = {"question": question}
     return data

@@ -416,6 +416,23 @@ class Settings(BaseSettings):
 
     # --- end llm ---
 
+    # --- search quality (issue 8) ---
+    # Optional cross-encoder rerank stage after rank fusion: a local CrossEncoder directory (or hub name
+    # where downloads are allowed); empty = no rerank stage, the pipeline is exactly the hybrid one.
+    reranker_model: str = ""
+    # The cross-encoder scores every fused candidate and passes on its best rerank_top_k to the per-video cap.
+    rerank_top_k: int = Field(default=20, ge=1, le=500)
+
+    @field_validator("reranker_model")
+    @classmethod
+    def _check_reranker_model(cls, value: str) -> str:
+        value = value.strip()
+        if value.startswith(("/", "./", "~")) and not Path(value).expanduser().is_dir():
+            raise ValueError(f"no such cross-encoder directory: {value}")
+        return str(Path(value).expanduser()) if value.startswith("~") else value
+
+    # --- end search quality ---
+
     @field_validator("embedding_model", mode="before")
     @classmethod
     def _default_model(cls, value: Any) -> Any:

@@ -125,6 +125,8 @@ def mine_triplets(
         rng.shuffle(group)
         anchors.extend(group[:max_per_video])
     report.anchors = len(anchors)
+    if not anchors:
+        return report
 
     anchor_vectors = embed([a[0] for a in anchors])
     retriever = bm25s.BM25()
