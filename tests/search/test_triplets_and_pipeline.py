@@ -143,3 +143,15 @@ def test_eval_rejects_a_bad_question_file_with_the_line(tmp_path: Path, capsys) 
     questions.write_text('{"question": "ok", "video_id": null}\n{"question": "", "video_id": null}\n')
     assert main(["eval", "--questions", str(questions)]) == 2
     assert "line 2" in capsys.readouterr().err
+
+
+def test_triplets_command_writes_jsonl_and_skips_held_out_videos(sample_index, tmp_path: Path, monkeypatch, capsys) -> None:
+    settings, _ = sample_index
+    monkeypatch.setenv("COURSE_TA_DATA_DIR", str(settings.data_dir))
+    held_out = tmp_path / "held.jsonl"
+    held_out.write_text('{"question": "how does rank fusion work?", "video_id": "ct-rag-101", "start_s": 0, "end_s": 60}\n')
+    output = tmp_path / "triplets.jsonl"
+    assert main(["triplets", "-o", str(output), "--held-out", str(held_out)]) == 0
+    assert "1 held-out videos skipped" in capsys.readouterr().out
+    triplets = read_triplets(output)
+    assert triplets and all("ct-rag-101" not in (t.video_id, t.negative_video_id) for t in triplets)
