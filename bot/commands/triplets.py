@@ -7,7 +7,6 @@ the videos of ``--held-out`` questions out entirely, and writes one triplet per 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -28,9 +27,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument("--per-chunk", type=int, default=1, help="anchors per chunk (default 1)")
     parser.add_argument("--max-per-video", type=int, default=16, help="cap per video, so long lectures do not dominate (default 16)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--llm-url", default=os.environ.get("COURSE_TA_TRIPLETS_LLM_URL"),
-                        help="OpenAI-compatible base URL of a paraphrasing LLM (default: offline generator)")
-    parser.add_argument("--llm-model", default=os.environ.get("COURSE_TA_TRIPLETS_LLM_MODEL", "gpt-4o-mini"))
+    parser.add_argument("--offline", action="store_true", help="use the deterministic anchor generator even when an LLM is configured")
     parser.set_defaults(handler=run)
 
 
@@ -56,10 +53,14 @@ def run(args: argparse.Namespace) -> int:
         return model.encode(texts, batch_size=settings.embedding_batch_size, normalize_embeddings=True, convert_to_numpy=True)
 
     paraphraser = None
-    if args.llm_url:
+    from pipelines.llm.client import llm_configured
+
+    if not args.offline and llm_configured(settings):  # the app's LLM (COURSE_TA_LLM_*) paraphrases anchors
         from pipelines.triplets.anchors import LLMParaphraser
 
-        paraphraser = LLMParaphraser(args.llm_url, args.llm_model, os.environ.get("OPENAI_API_KEY", "not-needed"))
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
+        paraphraser = LLMParaphraser(settings.llm_base_url, settings.llm_model, key, settings.llm_timeout_s)
+        print(f"anchors: paraphrased by {settings.llm_model}, offline generator as fallback", file=sys.stderr)
     report = mine_triplets(documents, embed, held_out=held_out, per_chunk=args.per_chunk, max_per_video=args.max_per_video,
                            seed=args.seed, paraphraser=paraphraser)
     write_triplets(report.triplets, args.output)

@@ -69,7 +69,12 @@ def evaluate(
 ) -> EvalRun:
     """Answer every question with the configured pipeline; latency is the whole pipeline run per question."""
     threshold = settings.min_relevance
-    pipeline = build_query_pipeline(settings.model_copy(update={"min_relevance": -1.0}), bundle, mode)
+    # The offline answerer scores every sentence, which decline and calibration need; an LLM answerer
+    # (issue 4) would only rewrite the text, so evaluation measures search with the offline one.
+    overrides: dict = {"min_relevance": -1.0}
+    if "llm_answers" in type(settings).model_fields:
+        overrides["llm_answers"] = False
+    pipeline = build_query_pipeline(settings.model_copy(update=overrides), bundle, mode)
     pipeline.warm_up()
     source = ranking_source(pipeline)
     pipeline.run(query_inputs(pipeline, "warm up the caches"))  # first-call costs are not per-question costs

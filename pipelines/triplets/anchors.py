@@ -125,7 +125,7 @@ class LLMParaphraser:
         "not the sentence's phrasing. Answer with the question only.\nLecture: {title}\nSentence: {sentence}"
     )
 
-    def __init__(self, base_url: str, model: str, api_key: str = "not-needed", timeout_s: float = 30.0) -> None:
+    def __init__(self, base_url: str | None, model: str, api_key: str = "not-needed", timeout_s: float = 30.0) -> None:
         from openai import OpenAI
 
         self.client = OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=1)
