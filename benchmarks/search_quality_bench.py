@@ -75,7 +75,9 @@ def main() -> int:
         if leaked:
             raise SystemExit(f"dev videos seen in training: {leaked}")
     tag = "-".join(names)
-    base = load_settings(data_dir=args.work / f"base-{tag}")
+    # Per-video summaries (issue 4) are off: they cost a sentence-level embedding pass of the whole
+    # corpus per model, and this benchmark measures retrieval of lecture passages.
+    base = load_settings(data_dir=args.work / f"base-{tag}", summaries=False)
     tuned = base.model_copy(update={"data_dir": args.work / f"finetuned-{tag}", "embedding_model": str(args.finetuned.resolve())})
     print("indexing (cached)...", file=sys.stderr)
     base_index, tuned_index = ensure_index(base, folders), ensure_index(tuned, folders)

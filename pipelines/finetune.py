@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -148,6 +149,7 @@ def finetune(train: Sequence[Triplet], evaluation: Sequence[Triplet], config: Fi
         metrics.update({k: round(float(v), 4) for k, v in evaluator(model).items()})
     config.output_dir.mkdir(parents=True, exist_ok=True)
     model.save(str(config.output_dir))
+    shutil.rmtree(checkpoints, ignore_errors=True)  # save_strategy="no": only the trainer's scratch files
     info = {
         "base_model": config.base_model,
         "train_triplets": len(train),
