@@ -29,11 +29,7 @@ from slack_sdk import WebClient
 from slack_wire import SlackWire
 from voice.render import VoiceRenderer
 
-BOT_TOKEN = "xoxb-1111-2222-localtestonly"
-SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-STUDENT = "U0STUDENT1"
-CHANNEL = "C0COURSE01"
-SAMPLE_COURSE = Path(pipelines.__file__).parent / "sample_course"
+from slack_constants import BOT_TOKEN, CHANNEL, SAMPLE_COURSE, SIGNING_SECRET, STUDENT, closed_port  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -140,14 +136,6 @@ def make_bot(wire: SlackWire, base_settings: Settings, service: AnswerService, r
         server.shutdown()
         server.server_close()
         running.bot.close(wait=True)
-
-
-def closed_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

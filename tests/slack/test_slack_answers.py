@@ -6,7 +6,7 @@ import json
 import time
 
 from bot.answer_service import AnswerService
-from conftest import CHANNEL, SIGNING_SECRET, STUDENT, closed_port
+from slack_constants import CHANNEL, SIGNING_SECRET, STUDENT, closed_port
 from slack_events import deliver, mention
 from pipelines.settings import load_settings
 from voice.render import VoiceRenderer

@@ -9,7 +9,7 @@ import pytest
 from bot.cli import main
 from bot.slack.blocks import MAX_BLOCKS, SECTION_LIMIT, answer_blocks, escape, link, split_text
 from bot.slack.reply import ThreadReply
-from conftest import BOT_TOKEN, CHANNEL, SIGNING_SECRET, STUDENT
+from slack_constants import BOT_TOKEN, CHANNEL, SIGNING_SECRET, STUDENT
 from pipelines.domain import Answer, Citation
 from pipelines.settings import SettingsError, load_settings
 from slack_events import block_action, deliver
@@ -133,7 +133,7 @@ def test_files_upload_wire_format_is_what_the_sdk_sends(wire):
 def test_manifest_grants_every_event_and_scope_the_app_uses():
     import yaml
 
-    from conftest import SAMPLE_COURSE
+    from slack_constants import SAMPLE_COURSE
 
     manifest = yaml.safe_load((SAMPLE_COURSE.parents[1] / "infra" / "slack-manifest.yml").read_text())
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])

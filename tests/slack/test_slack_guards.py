@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.guards import ChannelAllowList, RateLimiter, SeenEvents
-from conftest import CHANNEL, SIGNING_SECRET, STUDENT
+from slack_constants import CHANNEL, SIGNING_SECRET, STUDENT
 from slack_events import deliver, mention, message, sign
 
 
