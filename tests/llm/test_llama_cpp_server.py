@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import socket
 import subprocess
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -46,17 +47,21 @@ def llama_server():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    # The server logs a lot while loading; a pipe nobody reads would fill up and block it, so its
+    # output goes to a file that is shown only if it fails to start.
+    log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
          "--n_ctx", "2048", "--model_alias", "smollm2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 300  # loading is slow on busy CI cores
     try:
         while True:
             if process.poll() is not None:
-                pytest.fail(f"llama.cpp server exited: {process.stderr.read().decode()[-2000:]}")
+                log.seek(0)
+                pytest.fail(f"llama.cpp server exited: {log.read().decode(errors='replace')[-2000:]}")
             try:
                 if httpx.get(f"{base}/models", timeout=2).status_code == 200:
                     break
@@ -72,6 +77,7 @@ def llama_server():
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
 
 
 @pytest.mark.slow
