@@ -42,7 +42,7 @@ def ensure_index(settings, folders: list[Path]) -> dict:
     return {
         "bundle": bundle,
         "seconds": round(time.perf_counter() - started, 1),
-        "embedded_chunks": report.chunks_added,
+        "chunks_in_changed_videos": report.chunks_added,  # chunks of added/updated videos (only new ids are embedded)
         "documents": bundle.store.count_documents(),
     }
 
