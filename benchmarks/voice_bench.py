@@ -6,7 +6,7 @@ Writes benchmarks/results/voice_bench.json. Figures:
   phonemizer is built on);
 - a clip cache hit through ``render_clip`` (target < 50 ms) against the miss that rendered it;
 - Ogg/Opus and MP3 encoding time for that clip, as a fraction of its duration.
-Tortoise is not measured here (it needs a CUDA GPU and its weights): see voice/USAGE.md for its
+Tortoise is not measured here (it needs a CUDA GPU and its weights): see the README's Voice section for its
 published speed.
 """
 
@@ -109,7 +109,7 @@ def main() -> None:
             "opus_fraction_of_synthesis": round(ogg_seconds / piper_seconds, 3),
             "opus_x_real_time": round(duration / ogg_seconds, 1),
         },
-        "tortoise": "not measured here (needs a CUDA GPU and the weights); see voice/USAGE.md for published figures",
+        "tortoise": "not measured here (needs a CUDA GPU and the weights); see the README's Voice section for published figures",
     }
     out = Path(__file__).resolve().parent / "results" / "voice_bench.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 A cross-encoder scores a question and a passage jointly, which is more accurate than comparing two
 separate embeddings but far slower, so it only reorders the top ``rerank_top_k`` fused candidates.
-No cross-encoder with bundled weights ships on PyPI (see SEARCH_QUALITY.md), and models cannot be
+No cross-encoder with bundled weights ships on PyPI (see the README's search-quality section), and models cannot be
 downloaded here, so the stage is off unless ``COURSE_TA_RERANKER_MODEL`` names a local directory
 (or a hub name where downloads are allowed) holding a sentence-transformers CrossEncoder.
 """

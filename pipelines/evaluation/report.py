@@ -22,7 +22,7 @@ def _cell(value: object) -> str:
 
 
 def summary_table(runs: Sequence[EvalRun]) -> str:
-    """One row per configuration, same columns as the benchmark table in SEARCH_QUALITY.md."""
+    """One row per configuration, same columns as the benchmark table in the README's search-quality section."""
     header = ["configuration"] + [label for _, label in COLUMNS]
     rows = [[run.name] + [_cell(run.summary.to_dict()[key]) for key, _ in COLUMNS] for run in runs]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
