@@ -39,6 +39,10 @@ class AnswerService:
     def warm_up(self) -> None:
         with self._lock:
             if not self._warm:
+                if self.settings.serving_torch_threads:
+                    import torch
+
+                    torch.set_num_threads(self.settings.serving_torch_threads)
                 self.pipeline.warm_up()
                 self._warm = True
 

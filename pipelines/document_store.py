@@ -30,23 +30,23 @@ class StoreBundle:
     store: Any
     name: str
 
-    def bm25_retriever(self, top_k: int) -> Any:
+    def bm25_retriever(self, top_k: int, filters: dict[str, Any] | None = None) -> Any:
         if self.name == "elasticsearch":
             from haystack_integrations.components.retrievers.elasticsearch import ElasticsearchBM25Retriever
 
-            return ElasticsearchBM25Retriever(document_store=self.store, top_k=top_k)
+            return ElasticsearchBM25Retriever(document_store=self.store, top_k=top_k, filters=filters)
         from haystack.components.retrievers.in_memory import InMemoryBM25Retriever
 
-        return InMemoryBM25Retriever(document_store=self.store, top_k=top_k)
+        return InMemoryBM25Retriever(document_store=self.store, top_k=top_k, filters=filters)
 
-    def embedding_retriever(self, top_k: int) -> Any:
+    def embedding_retriever(self, top_k: int, filters: dict[str, Any] | None = None) -> Any:
         if self.name == "elasticsearch":
             from haystack_integrations.components.retrievers.elasticsearch import ElasticsearchEmbeddingRetriever
 
-            return ElasticsearchEmbeddingRetriever(document_store=self.store, top_k=top_k)
+            return ElasticsearchEmbeddingRetriever(document_store=self.store, top_k=top_k, filters=filters)
         from haystack.components.retrievers.in_memory import InMemoryEmbeddingRetriever
 
-        return InMemoryEmbeddingRetriever(document_store=self.store, top_k=top_k)
+        return InMemoryEmbeddingRetriever(document_store=self.store, top_k=top_k, filters=filters)
 
     def save(self) -> None:
         """Embedded stores write themselves to disk; Elasticsearch has already persisted every write."""

@@ -23,6 +23,7 @@ import Stemmer
 from haystack import Document
 from haystack.document_stores.in_memory import InMemoryDocumentStore
 from haystack.document_stores.types import DuplicatePolicy
+from haystack.utils.filters import document_matches_filter
 
 STORE_FILE = "documents.npz"
 FORMAT_VERSION = 1
@@ -39,6 +40,7 @@ class PersistentInMemoryDocumentStore(InMemoryDocumentStore):
         self._matrix: np.ndarray | None = None
         self._matrix_docs: list[Document] = []
         self._bm25: tuple[bm25s.BM25, list[Document]] | None = None
+        self._masks: dict[tuple[str, str], np.ndarray] = {}
         self._stemmer = Stemmer.Stemmer("english")
         if self.directory is not None and (self.directory / STORE_FILE).exists():
             self._load()
@@ -98,14 +100,17 @@ class PersistentInMemoryDocumentStore(InMemoryDocumentStore):
 
     def write_documents(self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE) -> int:
         self._matrix = self._bm25 = None
+        self._masks = {}
         return super().write_documents(documents, policy=policy)
 
     def delete_documents(self, document_ids: list[str]) -> None:
         self._matrix = self._bm25 = None
+        self._masks = {}
         super().delete_documents(document_ids)
 
     def delete_all_documents(self) -> None:
         self._matrix = self._bm25 = None
+        self._masks = {}
         super().delete_all_documents()
 
     # -- fast dense retrieval ----------------------------------------------------------------
@@ -127,7 +132,7 @@ class PersistentInMemoryDocumentStore(InMemoryDocumentStore):
         scale_score: bool = False,
         return_embedding: bool | None = False,
     ) -> list[Document]:
-        if filters or self.embedding_similarity_function != "cosine":
+        if self.embedding_similarity_function != "cosine":
             return super().embedding_retrieval(query_embedding, filters, top_k, scale_score, return_embedding)
         matrix, docs = self._vectors()
         if not docs:
@@ -135,7 +140,14 @@ class PersistentInMemoryDocumentStore(InMemoryDocumentStore):
         query = np.asarray(query_embedding, dtype=np.float32)
         query = query / (np.linalg.norm(query) or 1.0)
         scores = matrix @ query
-        k = min(top_k, len(docs))
+        allowed = len(docs)
+        if filters:
+            mask = self._mask("dense", docs, filters)
+            scores = np.where(mask, scores, -np.inf)
+            allowed = int(mask.sum())
+        k = min(top_k, allowed)
+        if k <= 0:
+            return []
         best = np.argpartition(-scores, k - 1)[:k]
         best = best[np.argsort(-scores[best])]
         results = []
@@ -172,15 +184,20 @@ class PersistentInMemoryDocumentStore(InMemoryDocumentStore):
     def bm25_retrieval(
         self, query: str, filters: dict[str, Any] | None = None, top_k: int = 10, scale_score: bool = False
     ) -> list[Document]:
-        if filters:
-            return super().bm25_retrieval(query, filters, top_k, scale_score)
         if not query or not query.strip():
             raise ValueError("Query should be a non-empty string")
         index, docs = self._bm25_index()
         tokens = self._tokenize([query])
         if not docs or not tokens[0]:
             return []
-        rows, scores = index.retrieve(tokens, k=min(top_k, len(docs)), show_progress=False, n_threads=1)
+        mask = self._mask("bm25", docs, filters) if filters else None
+        allowed = int(mask.sum()) if mask is not None else len(docs)
+        if allowed == 0:
+            return []
+        rows, scores = index.retrieve(
+            tokens, k=min(top_k, allowed), show_progress=False, n_threads=1,
+            weight_mask=mask.astype(np.float32) if mask is not None else None,
+        )
         results = []
         for row, score in zip(rows[0], scores[0]):
             if score <= 0:
@@ -191,3 +208,16 @@ class PersistentInMemoryDocumentStore(InMemoryDocumentStore):
                 value = 1 / (1 + np.exp(-value / 8))  # Haystack's BM25 scaling
             results.append(Document(id=document.id, content=document.content, meta=document.meta, score=value))
         return results
+
+    # -- filters -------------------------------------------------------------------------------
+
+    def _mask(self, index: str, docs: list[Document], filters: dict[str, Any]) -> np.ndarray:
+        """Which rows of an index match ``filters``; the query pipeline asks the same filter every
+        time (chunks only), so the mask is computed once per filter and index and kept until a write."""
+        key = (index, json.dumps(filters, sort_keys=True, default=str))
+        mask = self._masks.get(key)
+        if mask is None:
+            InMemoryDocumentStore._validate_filters(filters)
+            mask = np.fromiter((document_matches_filter(filters, d) for d in docs), dtype=bool, count=len(docs))
+            self._masks[key] = mask
+        return mask

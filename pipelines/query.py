@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from haystack import Pipeline
-from haystack.components.joiners import DocumentJoiner
 
 from pipelines.document_store import StoreBundle
 from pipelines.embedders import document_embedder, text_embedder
 from pipelines.offline_answerer import OfflineAnswerer
+from pipelines.rank_fusion import WeightedRankFusion
 from pipelines.reranking import build_reranker
 from pipelines.settings import Settings
 from pipelines.video_diversity import VideoDiversityRanker
@@ -27,7 +27,9 @@ RetrievalMode = Literal["hybrid", "dense", "bm25"]
 # vote lets BM25 reorder the dense top. Measured on the 241-video corpus, 194 questions with a known
 # video (benchmarks/ingest_query_bench.py): dense alone hit@3 0.979; RRF 0.6/0.4 0.933, 0.8/0.2 0.943,
 # 0.9/0.1 0.974. BM25 keeps a say for names the embedding model never saw ("LoRA", "BPE").
-FUSION_WEIGHTS = [0.9, 0.1]
+DENSE_WEIGHT, BM25_WEIGHT = 0.9, 0.1
+# Answers quote lecture chunks; per-video summary documents are for /summary and `course-ta summary`.
+CHUNKS_ONLY = {"field": "meta.kind", "operator": "==", "value": "chunk"}
 
 
 def build_retrieval_pipeline(settings: Settings, bundle: StoreBundle, mode: RetrievalMode = "hybrid") -> Pipeline:
@@ -36,10 +38,10 @@ def build_retrieval_pipeline(settings: Settings, bundle: StoreBundle, mode: Retr
     pipeline.add_component("text_embedder", text_embedder(settings))
     pipeline.add_component("diversity", VideoDiversityRanker(top_k=settings.top_k, max_per_video=settings.max_chunks_per_video))
     if mode in ("hybrid", "dense"):
-        pipeline.add_component("dense_retriever", bundle.embedding_retriever(top_k=settings.candidates))
+        pipeline.add_component("dense_retriever", bundle.embedding_retriever(top_k=settings.candidates, filters=CHUNKS_ONLY))
         pipeline.connect("text_embedder.embedding", "dense_retriever.query_embedding")
     if mode in ("hybrid", "bm25"):
-        pipeline.add_component("bm25_retriever", bundle.bm25_retriever(top_k=settings.candidates))
+        pipeline.add_component("bm25_retriever", bundle.bm25_retriever(top_k=settings.candidates, filters=CHUNKS_ONLY))
     # Optional cross-encoder stage (issue 8): off unless COURSE_TA_RERANKER_MODEL is set.
     reranker = build_reranker(settings)
     ranked_into = "diversity.documents"
@@ -48,9 +50,9 @@ def build_retrieval_pipeline(settings: Settings, bundle: StoreBundle, mode: Retr
         pipeline.connect("reranker.documents", "diversity.documents")
         ranked_into = "reranker.documents"
     if mode == "hybrid":
-        pipeline.add_component("fusion", DocumentJoiner(join_mode="reciprocal_rank_fusion", weights=FUSION_WEIGHTS))
-        pipeline.connect("dense_retriever.documents", "fusion.documents")
-        pipeline.connect("bm25_retriever.documents", "fusion.documents")
+        pipeline.add_component("fusion", WeightedRankFusion(dense_weight=DENSE_WEIGHT, bm25_weight=BM25_WEIGHT))
+        pipeline.connect("dense_retriever.documents", "fusion.dense_documents")
+        pipeline.connect("bm25_retriever.documents", "fusion.bm25_documents")
         pipeline.connect("fusion.documents", ranked_into)
     elif mode == "dense":
         pipeline.connect("dense_retriever.documents", ranked_into)

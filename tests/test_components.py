@@ -55,3 +55,33 @@ def test_retrieval_modes_differ_only_in_their_retrievers() -> None:
     assert names["hybrid"] == {"text_embedder", "dense_retriever", "bm25_retriever", "fusion", "diversity"}
     assert names["dense"] == {"text_embedder", "dense_retriever", "diversity"}
     assert names["bm25"] == {"text_embedder", "bm25_retriever", "diversity"}
+
+
+def test_fusion_weights_follow_the_retriever_not_the_order_lists_arrive_in() -> None:
+    from pipelines.rank_fusion import WeightedRankFusion
+
+    dense_first = Document(id="dense-top", content="a")
+    bm25_first = Document(id="bm25-top", content="b")
+    fusion = WeightedRankFusion(dense_weight=0.9, bm25_weight=0.1)
+    fused = fusion.run(dense_documents=[dense_first, bm25_first], bm25_documents=[bm25_first, dense_first])["documents"]
+    assert [d.id for d in fused] == ["dense-top", "bm25-top"]
+    flipped = WeightedRankFusion(dense_weight=0.1, bm25_weight=0.9).run(
+        dense_documents=[dense_first, bm25_first], bm25_documents=[bm25_first, dense_first]
+    )["documents"]
+    assert [d.id for d in flipped] == ["bm25-top", "dense-top"]
+    assert WeightedRankFusion.from_dict(fusion.to_dict()).dense_weight == 0.9
+
+
+def test_answers_retrieve_lecture_chunks_not_summary_documents() -> None:
+    settings = load_settings()
+    Ingestor(settings).ingest([SAMPLE_COURSE])
+    bundle = open_store(settings)
+    assert bundle.store.count_documents_by_filter({"field": "meta.kind", "operator": "==", "value": "summary"}) > 0
+    pipeline = build_retrieval_pipeline(settings, bundle, "hybrid")
+    question = "Why are hard negatives better than random negatives?"
+    embedder = pipeline.get_component("text_embedder")
+    embedder.warm_up()
+    dense = pipeline.get_component("dense_retriever").run(query_embedding=embedder.run(text=question)["embedding"])["documents"]
+    bm25 = pipeline.get_component("bm25_retriever").run(query=question)["documents"]
+    for found in (dense, bm25):
+        assert found and {d.meta["kind"] for d in found} == {"chunk"}
