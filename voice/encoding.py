@@ -73,19 +73,19 @@ def _pick_format(stream: av.audio.stream.AudioStream) -> str:
     return supported[0]
 
 
-def decode(data: bytes) -> Audio:
-    """Decode any container/codec ffmpeg knows to mono float audio at its native rate."""
+def decode_samples(data: bytes, sample_format: str, layout: str, rate: int | None = None) -> tuple[np.ndarray, int]:
+    """Decode any container/codec ffmpeg knows to interleaved samples in ``sample_format``/``layout``
+    at ``rate`` (the stream's own rate when None). The one decoding loop for clips, voices and Discord."""
     if not data:
         raise AudioDecodeError("no audio data (0 bytes)")
     chunks: list[np.ndarray] = []
-    rate = 0
     try:
         with av.open(io.BytesIO(data), mode="r") as container:
             if not container.streams.audio:
                 raise AudioDecodeError("the file has no audio stream")
             stream = container.streams.audio[0]
-            rate = stream.codec_context.sample_rate or stream.rate or 0
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+            rate = rate or stream.codec_context.sample_rate or stream.rate or 0
+            resampler = av.AudioResampler(format=sample_format, layout=layout, rate=rate)
             for frame in container.decode(stream):
                 for converted in resampler.resample(frame):
                     chunks.append(converted.to_ndarray().reshape(-1))
@@ -95,9 +95,15 @@ def decode(data: bytes) -> Audio:
         raise
     except (av.error.FFmpegError, ValueError) as error:
         raise AudioDecodeError(f"not readable audio: {error}") from None
-    if not chunks or rate <= 0:
+    if not chunks or not rate or rate <= 0:
         raise AudioDecodeError("the audio stream holds no samples")
-    return Audio(np.concatenate(chunks).astype(np.float32), rate)
+    return np.concatenate(chunks), rate
+
+
+def decode(data: bytes) -> Audio:
+    """Decode any container/codec ffmpeg knows to mono float audio at its native rate."""
+    samples, rate = decode_samples(data, "flt", "mono")
+    return Audio(samples.astype(np.float32), rate)
 
 
 def probe(data: bytes) -> ProbeInfo:

@@ -15,6 +15,8 @@ import av
 import discord
 import numpy as np
 
+from voice.encoding import AudioDecodeError, decode_samples
+
 from voice.render import Clip
 
 SAMPLE_RATE = 48_000
@@ -130,20 +132,8 @@ def opus_packet_samples(packet: bytes) -> int:
 
 def decode_to_pcm(data: bytes) -> bytes:
     """Any clip ffmpeg can read → 48 kHz stereo interleaved s16 bytes (what discord.py encodes)."""
-    chunks: list[np.ndarray] = []
     try:
-        with av.open(io.BytesIO(data), mode="r") as container:
-            if not container.streams.audio:
-                raise ClipSourceError("the clip has no audio stream")
-            stream = container.streams.audio[0]
-            resampler = av.AudioResampler(format="s16", layout="stereo", rate=SAMPLE_RATE)
-            for frame in container.decode(stream):
-                for converted in resampler.resample(frame):
-                    chunks.append(converted.to_ndarray().reshape(-1))
-            for converted in resampler.resample(None):
-                chunks.append(converted.to_ndarray().reshape(-1))
-    except av.error.FFmpegError as error:
+        samples, _ = decode_samples(data, "s16", "stereo", SAMPLE_RATE)
+    except AudioDecodeError as error:
         raise ClipSourceError(f"the clip is not readable audio: {error}") from None
-    if not chunks:
-        raise ClipSourceError("the clip holds no samples")
-    return np.concatenate(chunks).astype(np.int16).tobytes()
+    return samples.astype(np.int16).tobytes()
