@@ -13,6 +13,7 @@ Two things the stock store lacks for a bot that must start from disk and answer 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ from haystack import Document
 from haystack.document_stores.in_memory import InMemoryDocumentStore
 from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils.filters import document_matches_filter
+
+# bm25s sets its own logger to DEBUG at import, which would print "Building index" on every start.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 STORE_FILE = "documents.npz"
 FORMAT_VERSION = 1
