@@ -517,7 +517,7 @@ class SyncRunner:
         with self._index_lock:
             outcome = indexer.index_video(ref.video_id, documents)
             ids = sha(sorted(d.id for d in documents))
-            self._unsaved.append((ref.video_id, wanted, ids, f"{len(documents)} chunks (+{outcome.added} -{outcome.removed})"))
+            self._unsaved.append((ref.video_id, wanted, ids, f"{len(documents)} chunks (+{outcome.added} -{outcome.removed}) embedded with {self.settings.embedding_model}"))
             if len(self._unsaved) >= SAVE_EVERY_VIDEOS or time.monotonic() - self._last_save > SAVE_EVERY_SECONDS:
                 self._flush_locked()
         return True

@@ -74,10 +74,16 @@ class IdfTable:
 MIN_DOCUMENT_FREQUENCY = 3  # a word in fewer passages is a name or a transcription slip, not course vocabulary
 
 
-def keywords(sentence: str, idf: IdfTable, limit: int = 3) -> list[str]:
-    """The ``limit`` most specific course words of ``sentence``, in the order they are spoken."""
+def keywords(sentence: str, idf: IdfTable, limit: int = 3, topic: Counter[str] | None = None) -> list[str]:
+    """The ``limit`` most specific course words of ``sentence``, in the order they are spoken.
+
+    With ``topic`` (word counts of the whole lecture), only words the lecture says at least twice
+    count: its subject ("tokenizer", "determinant"), not a one-off rare word ("postdoctoral").
+    """
     seen: dict[str, int] = {}
     for position, word in enumerate(words(sentence)):
+        if topic is not None and topic.get(word, 0) < 2:
+            continue
         if len(word) > 2 and word not in STOPWORDS and not word.isdigit() and word not in seen and idf.counts.get(word, 0) >= MIN_DOCUMENT_FREQUENCY:
             seen[word] = position
     best = sorted(seen, key=lambda w: idf.idf(w), reverse=True)[:limit]
@@ -97,17 +103,48 @@ def _pick(options: tuple[str, ...], key: str) -> str:
     return options[digest[0] % len(options)]
 
 
-def question_from_sentence(sentence: str, idf: IdfTable, key: str) -> str | None:
+def question_from_sentence(sentence: str, idf: IdfTable, key: str, topic: Counter[str] | None = None) -> str | None:
     """A question in a student's words about what ``sentence`` says, or None when it says too little."""
     match = DEFINITION.match(sentence.strip())
     if match:
         subject = " ".join(w for w in match.group(1).lower().split() if w not in ("this", "that", "it", "here"))
         if len(subject) >= 3 and subject not in STOPWORDS:
             return _pick(("what is {s}?", "what exactly is {s}", "can you define {s}?"), key).format(s=subject)
-    terms = keywords(sentence, idf)
+    terms = keywords(sentence, idf, topic=topic)
     if len(terms) < 2:
         return None
     return _pick(KEYWORD_TEMPLATES, key).format(k=" ".join(terms))
+
+
+FILLER_OPENING = re.compile(r"^(?:(?:so|and|but|now|okay|ok|well|then|like|um|uh|right)[,]?\s+)+", re.I)
+TRIVIAL_QUESTIONS = re.compile(r"^(?:right|okay|ok|yes|no|why|how|what|huh|see|make sense|does that make sense)\b.{0,12}\?$", re.I)
+
+
+def lecture_question(sentence: str, idf: IdfTable) -> str | None:
+    """A question the lecturer asks aloud ("so why do we need an attention mask?"), when it is about course content.
+
+    Lecturers voice the very questions students ask, and the answer follows in the same passage;
+    these are the only anchors in a student's own register that need no paraphrasing model. Asides
+    ("right?", "does that make sense?") and questions without two course words are skipped.
+    """
+    text = FILLER_OPENING.sub("", sentence.strip())
+    if not text.endswith("?") or TRIVIAL_QUESTIONS.match(text) or not 5 <= len(text.split()) <= 30:
+        return None
+    if len(keywords(text, idf)) < 2:
+        return None
+    return text[0].upper() + text[1:]
+
+
+def restatement(sentence: str, idf: IdfTable) -> str | None:
+    """The salient sentence itself, minus filler: the "inverse cloze" anchor.
+
+    Paired with its passage *without* the sentence (see ``pipelines.triplets.mining``), it teaches
+    the model which surrounding explanation a statement belongs to, not that equal words match.
+    """
+    text = FILLER_OPENING.sub("", sentence.strip())
+    if len(keywords(text, idf)) < 2:
+        return None
+    return text
 
 
 def question_from_title(title: str, key: str) -> str | None:

@@ -10,8 +10,10 @@ evaluation lectures are never seen in training, not even as negatives.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +24,17 @@ from haystack import Document
 
 from pipelines.chunking import CHUNK_KIND
 from pipelines.offline_answerer import chunk_sentences
-from pipelines.triplets.anchors import IdfTable, Paraphraser, question_from_sentence, question_from_title, salience
+from pipelines.triplets.split import with_twins
+from pipelines.triplets.anchors import (
+    IdfTable,
+    Paraphraser,
+    lecture_question,
+    question_from_sentence,
+    question_from_title,
+    restatement,
+    salience,
+    words,
+)
 
 MIN_WORDS, MAX_WORDS = 8, 45
 NEAR_DUPLICATE = 0.85  # cosine(candidate, positive) at or above this: same content, never a negative
@@ -37,7 +49,8 @@ class Triplet:
     negative: str
     video_id: str  # the positive's video
     negative_video_id: str
-    source: str  # sentence | definition | title | llm
+    source: str  # restatement | lecture-question | sentence | definition | title | llm
+    positive_chunk: str = ""  # id of the positive's chunk (the positive text may lack the anchor sentence)
 
 
 @dataclass
@@ -59,14 +72,54 @@ def passage_text(document: Document) -> str:
     return f"{title}. {document.content}" if title else (document.content or "")
 
 
-def _anchors(documents: list[Document], idf: IdfTable, per_chunk: int, paraphraser: Paraphraser | None) -> list[tuple[str, int, str]]:
-    """(anchor, index of its positive chunk, source) for every usable salient sentence and title."""
-    anchors: list[tuple[str, int, str]] = []
+# Under the per-video cap, the anchors closest to how students ask come first: titles and the
+# lecturer's own questions, then definitions, LLM paraphrases, restatements, keyword questions.
+SOURCE_PRIORITY = {"title": 0, "lecture-question": 1, "definition": 2, "llm": 3, "restatement": 4, "sentence": 5}
+KEEP_SENTENCE_ONE_IN = 10  # inverse cloze: the anchor sentence stays in its positive one time in ten (Lee et al., 2019)
+
+
+@dataclass(frozen=True)
+class _Anchor:
+    text: str
+    chunk: int  # index of the positive chunk
+    source: str
+    removed: str | None = None  # sentence cut out of the positive (restatements and lecture questions)
+
+
+def _cut(document: Document, sentence: str | None) -> str:
+    """The positive passage: the chunk as indexed, minus ``sentence`` when the anchor *is* that sentence."""
+    if sentence is None:
+        return passage_text(document)
+    digest = hashlib.sha256(f"{document.id}:{sentence}".encode("utf-8")).digest()
+    if digest[0] % KEEP_SENTENCE_ONE_IN == 0:
+        return passage_text(document)
+    content = " ".join((document.content or "").replace(sentence, " ", 1).split())
+    title = document.meta.get("title")
+    return f"{title}. {content}" if title else content
+
+
+def _anchors(documents: list[Document], idf: IdfTable, per_chunk: int, paraphraser: Paraphraser | None) -> list[_Anchor]:
+    """Every usable anchor: per chunk, a restatement of its most salient sentence (inverse cloze), up to
+    ``per_chunk`` student-style questions from the next ones, and a question the lecturer asks there;
+    plus one title question per video."""
+    anchors: list[_Anchor] = []
     first_chunk: dict[str, int] = {}
+    topics: dict[str, Counter[str]] = {}
+    for document in documents:
+        topics.setdefault(str(document.meta["video_id"]), Counter()).update(words(document.content or ""))
     for index, document in enumerate(documents):
         first_chunk.setdefault(str(document.meta["video_id"]), index)
-        sentences = [s for s, _, _ in chunk_sentences(document) if MIN_WORDS <= len(s.split()) <= MAX_WORDS and not s.rstrip().endswith("?")]
+        spoken = [s for s, _, _ in chunk_sentences(document)]
+        for sentence in spoken:
+            question = lecture_question(sentence, idf)
+            if question:
+                anchors.append(_Anchor(question, index, "lecture-question", sentence))
+                break
+        sentences = [s for s in spoken if MIN_WORDS <= len(s.split()) <= MAX_WORDS and not s.rstrip().endswith("?")]
         ranked = sorted(sentences, key=lambda s: salience(s, idf), reverse=True)
+        if ranked and (stated := restatement(ranked[0], idf)):
+            anchors.append(_Anchor(stated, index, "restatement", ranked[0]))
+            ranked = ranked[1:]
         made = 0
         for sentence in ranked:
             if made >= per_chunk:
@@ -74,15 +127,15 @@ def _anchors(documents: list[Document], idf: IdfTable, per_chunk: int, paraphras
             question = paraphraser(sentence, str(document.meta.get("title") or "")) if paraphraser else None
             source = "llm" if question else "sentence"
             if question is None:
-                question = question_from_sentence(sentence, idf, f"{document.id}:{made}")
+                question = question_from_sentence(sentence, idf, f"{document.id}:{made}", topics[str(document.meta["video_id"])])
                 source = "definition" if question and question.startswith(("what is", "what exactly", "can you define")) else source
             if question:
-                anchors.append((question, index, source))
+                anchors.append(_Anchor(question, index, source))
                 made += 1
     for video, index in first_chunk.items():
         question = question_from_title(str(documents[index].meta.get("title") or ""), video)
         if question:
-            anchors.append((question, index, "title"))
+            anchors.append(_Anchor(question, index, "title"))
     return anchors
 
 
@@ -101,6 +154,7 @@ def mine_triplets(
     The index's own vectors are used when the documents carry them (no re-embedding of the corpus);
     anchors are always embedded with ``embed``.
     """
+    held_out = with_twins(set(held_out), list(documents), embed)
     report = MiningReport(held_out_videos=sorted(held_out))
     chunks = [d for d in documents if d.meta.get("kind", CHUNK_KIND) == CHUNK_KIND and d.content and str(d.meta.get("video_id")) not in held_out]
     if not chunks:
@@ -116,27 +170,29 @@ def mine_triplets(
 
     anchors = _anchors(chunks, idf, per_chunk, paraphraser)
     rng = random.Random(seed)
-    by_video: dict[str, list[tuple[str, int, str]]] = {}
+    by_video: dict[str, list[_Anchor]] = {}
     for anchor in anchors:
-        by_video.setdefault(str(videos[anchor[1]]), []).append(anchor)
+        by_video.setdefault(str(videos[anchor.chunk]), []).append(anchor)
     anchors = []
     for video in sorted(by_video):
         group = by_video[video]
         rng.shuffle(group)
+        group.sort(key=lambda a: SOURCE_PRIORITY.get(a.source, len(SOURCE_PRIORITY)))  # stable: shuffled within a source
         anchors.extend(group[:max_per_video])
     report.anchors = len(anchors)
     if not anchors:
         return report
 
-    anchor_vectors = embed([a[0] for a in anchors])
+    anchor_vectors = embed([a.text for a in anchors])
     retriever = bm25s.BM25()
     retriever.index(bm25s.tokenize([passage_text(d) for d in chunks], stopwords="en", show_progress=False), show_progress=False)
     bm25_rows, _ = retriever.retrieve(
-        bm25s.tokenize([a[0] for a in anchors], stopwords="en", show_progress=False), k=min(CANDIDATES, len(chunks)), show_progress=False
+        bm25s.tokenize([a.text for a in anchors], stopwords="en", show_progress=False), k=min(CANDIDATES, len(chunks)), show_progress=False
     )
     seen: set[str] = set()
-    for (anchor, positive_index, source), vector, lexical in zip(anchors, anchor_vectors, bm25_rows):
-        key = " ".join(anchor.lower().split())
+    for anchor, vector, lexical in zip(anchors, anchor_vectors, bm25_rows):
+        positive_index = anchor.chunk
+        key = " ".join(anchor.text.lower().split())
         if key in seen:
             report.duplicates += 1
             continue
@@ -149,7 +205,15 @@ def mine_triplets(
         seen.add(key)
         positive = chunks[positive_index]
         report.triplets.append(
-            Triplet(anchor, passage_text(positive), passage_text(chunks[negative]), str(videos[positive_index]), str(videos[negative]), source)
+            Triplet(
+                anchor.text,
+                _cut(positive, anchor.removed),
+                passage_text(chunks[negative]),
+                str(videos[positive_index]),
+                str(videos[negative]),
+                anchor.source,
+                str(positive.id),
+            )
         )
     return report
 
@@ -188,7 +252,7 @@ def read_triplets(path: Path) -> list[Triplet]:
                 continue
             try:
                 data = json.loads(line)
-                triplets.append(Triplet(**{k: data[k] for k in Triplet.__dataclass_fields__}))
+                triplets.append(Triplet(**{k: data[k] for k in Triplet.__dataclass_fields__ if k in data or k != "positive_chunk"}))
             except (json.JSONDecodeError, KeyError, TypeError) as error:
                 raise ValueError(f"{path}:{number}: not a triplet ({error})") from None
     return triplets

@@ -27,6 +27,7 @@ def test_local_folder_of_media_and_transcripts_end_to_end(settings, short_wav, t
     assert ledger.stage("talk-lora", "transcript").detail.startswith("transcribed:")
     assert ledger.stage("lecture000", "transcript").detail.startswith("file:lecture000.srt")
     assert ledger.stage("lecture000", "summarized").status == "done"  # extractive summary (issue 4)
+    assert ledger.stage("lecture000", "indexed").detail.endswith(f"embedded with {settings.embedding_model}")  # which model (issue 8)
     documents = runner.indexer.bundle.store.filter_documents()
     lora = [d for d in documents if d.meta["video_id"] == "talk-lora"]
     assert lora and "rank" in " ".join(d.content for d in lora).lower()

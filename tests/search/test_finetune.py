@@ -56,3 +56,28 @@ def test_tiny_finetune_changes_embeddings_writes_a_card_and_reembeds_the_index(s
     assert report.count("updated") == 4
     new_ids = {d.id for d in open_store(switched).store.filter_documents()}
     assert new_ids and not (new_ids & old_ids) and len(new_ids) == len(old_ids)
+
+
+def test_finetune_command_trains_with_the_cached_loss_from_mined_triplets(sample_index, tmp_path: Path, monkeypatch, capsys) -> None:
+    """`course-ta triplets` then `course-ta finetune --cached`: the whole CLI path, one GradCache step."""
+    from bot.cli import main
+
+    settings, _ = sample_index
+    monkeypatch.setenv("COURSE_TA_DATA_DIR", str(settings.data_dir))
+    triplets = tmp_path / "triplets.jsonl"
+    assert main(["triplets", "-o", str(triplets), "--held-out", str(tmp_path / "none.jsonl")]) == 2  # a missing file is an error
+    assert "none.jsonl" in capsys.readouterr().err
+    elsewhere = tmp_path / "elsewhere.jsonl"  # a dev set about another course holds nothing of this one out
+    elsewhere.write_text('{"question": "what is a monad?", "video_id": "not-this-course", "start_s": 0, "end_s": 9}\n')
+    assert main(["triplets", "-o", str(triplets), "--held-out", str(elsewhere)]) == 0
+    capsys.readouterr()
+    args = ["finetune", "--triplets", str(triplets), "--name", "cli-tiny", "--cached", "--mini-batch-size", "2", "--batch-size", "4",
+            "--max-steps", "1", "--max-seq-length", "32", "--validation-share", "0"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    model_dir = settings.data_dir / "models" / "cli-tiny"
+    assert str(model_dir) in out and f"COURSE_TA_EMBEDDING_MODEL={model_dir}" in out
+    info = json.loads((model_dir / "course_ta_training.json").read_text())
+    assert info["loss"] == "CachedMultipleNegativesRankingLoss" and info["steps"] == 1 and info["batch_size"] == 4
+    assert main(["finetune", "--triplets", str(tmp_path / "missing.jsonl")]) == 2
+    assert main(["finetune", "--triplets", str(triplets), "--batch-size", "1"]) == 2

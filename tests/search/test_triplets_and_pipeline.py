@@ -32,15 +32,28 @@ def test_mined_negatives_come_from_other_videos_and_held_out_videos_never_appear
     assert report.triplets, "the sample course yields triplets"
     held_out_text = {passage_text(d) for d in documents if d.meta["video_id"] in held_out}
     by_text = {passage_text(d): d for d in documents}
+    by_id = {d.id: d for d in documents}
+    cut = 0
     for triplet in report.triplets:
         assert triplet.negative_video_id != triplet.video_id
         assert by_text[triplet.negative].meta["video_id"] == triplet.negative_video_id
-        assert by_text[triplet.positive].meta["video_id"] == triplet.video_id
+        chunk = by_id[triplet.positive_chunk]
+        assert chunk.meta["video_id"] == triplet.video_id
+        if triplet.source in ("restatement", "lecture-question") and triplet.positive != passage_text(chunk):
+            # Inverse cloze: the anchor's sentence is cut out of its own passage, nothing else is.
+            cut += 1
+            assert len(triplet.positive) < len(passage_text(chunk))
+            assert not set(triplet.positive.split()) - set(passage_text(chunk).split())
+            assert triplet.anchor.rstrip("?.") not in triplet.positive
+        else:
+            assert triplet.positive == passage_text(chunk)
         assert triplet.video_id not in held_out and triplet.negative_video_id not in held_out
         assert triplet.positive not in held_out_text and triplet.negative not in held_out_text
-        # Near-duplicates of the positive never become negatives.
-        positive, negative = embed([triplet.positive, triplet.negative])
+        # Near-duplicates of the positive's chunk never become negatives.
+        positive, negative = embed([passage_text(chunk), triplet.negative])
         assert float(positive @ negative) < NEAR_DUPLICATE + 0.01
+    assert cut, "restatement anchors are paired with their passage minus the sentence"
+    assert {t.source for t in report.triplets} >= {"restatement", "title"}
     anchors = [" ".join(t.anchor.lower().split()) for t in report.triplets]
     assert len(anchors) == len(set(anchors)), "anchors are deduplicated"
     # Deterministic: the same index gives the same file.
@@ -65,6 +78,43 @@ def test_a_near_duplicate_of_the_positive_is_skipped() -> None:
     from_pt = [t for t in report.triplets if t.video_id == "pt"]
     assert from_pt and from_pt[0].anchor.startswith(("what is dynamic padding", "what exactly is dynamic padding", "can you define dynamic padding"))
     assert all(t.negative_video_id == "other" for t in from_pt)
+
+
+def test_a_word_for_word_twin_of_a_held_out_lecture_is_held_out_too() -> None:
+    from haystack import Document
+
+    from pipelines.triplets.split import with_twins
+
+    def doc(video: str, index: int, vector: list[float]) -> Document:
+        text = f"{video} passage {index} about padding batches and attention masks in detail"
+        return Document(content=text, embedding=vector, meta={"video_id": video, "title": video, "kind": "chunk", "chunk_index": index})
+
+    documents = [
+        doc("dev-pt", 0, [1.0, 0.0, 0.0]), doc("dev-pt", 1, [0.0, 1.0, 0.0]),
+        doc("twin-tf", 0, [1.0, 0.01, 0.0]), doc("twin-tf", 1, [0.0, 1.0, 0.02]),  # same lesson, other framework
+        doc("related", 0, [0.8, 0.6, 0.0]), doc("related", 1, [0.0, 0.6, 0.8]),  # overlaps, but not a copy
+        doc("other", 0, [0.0, 0.0, 1.0]), doc("other", 1, [0.1, 0.0, 1.0]),
+    ]
+    unused = lambda texts: pytest.fail("stored vectors are used")  # noqa: E731
+    assert with_twins({"dev-pt"}, documents, unused) == {"dev-pt", "twin-tf"}
+    embed = lambda texts: np.tile(np.array([[0.0, 0.0, 1.0]], dtype=np.float32), (len(texts), 1))  # noqa: E731
+    report = mine_triplets(documents, embed, held_out={"dev-pt"}, max_per_video=5)
+    assert report.held_out_videos == ["dev-pt", "twin-tf"]
+    assert all({t.video_id, t.negative_video_id} <= {"related", "other"} for t in report.triplets)
+
+
+def test_lecture_questions_and_restatements_as_anchors() -> None:
+    from pipelines.triplets.anchors import lecture_question, restatement
+
+    texts = ["why do we need an attention mask for padding tokens", "padding tokens batch", "attention mask", "tokenizer vocabulary"] * 3
+    idf = IdfTable(texts)
+    assert lecture_question("So why do we need an attention mask when we add padding tokens?", idf) == (
+        "Why do we need an attention mask when we add padding tokens?"
+    )
+    assert lecture_question("Right?", idf) is None and lecture_question("Does that make sense?", idf) is None
+    assert lecture_question("We add padding tokens and an attention mask.", idf) is None  # not a question
+    assert restatement("Okay, so the attention mask hides the padding tokens.", idf) == "the attention mask hides the padding tokens."
+    assert restatement("And that was fun.", idf) is None
 
 
 def test_anchor_generators_read_like_questions() -> None:
