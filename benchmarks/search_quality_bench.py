@@ -3,7 +3,8 @@
   bm25                      BM25 alone                 (base index)
   dense                     base MiniLM dense alone    (base index)
   hybrid                    BM25 + dense, RRF          (base index)
-  hybrid+finetuned          same, fine-tuned MiniLM    (index re-embedded with the fine-tuned model)
+  dense+finetuned           fine-tuned MiniLM alone    (index re-embedded with the fine-tuned model)
+  hybrid+finetuned          BM25 + fine-tuned dense    (same index)
   hybrid+finetuned+rerank   + cross-encoder stage      (only with --reranker-model; none ships on PyPI)
 
 Every dev question's video is held out of triplet mining, so the whole dev set is the held-out
@@ -47,6 +48,38 @@ def ensure_index(settings, folders: list[Path]) -> dict:
     }
 
 
+def held_out_calibration(results: list, embedding_model: str) -> dict:
+    """Two-fold calibration: fit the threshold on half the dev set, score it on the other half.
+
+    Calibrating and reporting on the same questions flatters the threshold; here answerable
+    questions are split by video (a lecture's questions stay together) and unanswerable ones
+    alternate, and the reported rates are those of the half the threshold never saw.
+    """
+    import hashlib
+
+    from pipelines.calibration import calibrate
+
+    def fold(index: int, result) -> int:
+        key = result.expected_video or f"unanswerable-{index}"
+        return index % 2 if result.expected_video is None else hashlib.sha256(key.encode()).digest()[0] % 2
+
+    halves = [[r for i, r in enumerate(results) if fold(i, r) == side] for side in (0, 1)]
+    kept = declined = answerable = unanswerable = 0
+    thresholds = []
+    for fit, test in ((halves[0], halves[1]), (halves[1], halves[0])):
+        threshold = calibrate(fit, embedding_model).min_relevance
+        thresholds.append(threshold)
+        kept += sum(r.best_score >= threshold for r in test if r.answerable)
+        declined += sum(r.best_score < threshold for r in test if not r.answerable)
+        answerable += sum(r.answerable for r in test)
+        unanswerable += sum(not r.answerable for r in test)
+    return {
+        "thresholds": thresholds,
+        "kept_answerable": round(kept / max(answerable, 1), 4),
+        "declined_unanswerable": round(declined / max(unanswerable, 1), 4),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
@@ -59,7 +92,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "search_quality.json")
     args = parser.parse_args()
 
-    from pipelines.calibration import calibrate
+    from pipelines.calibration import calibrate, effective_min_relevance
     from pipelines.evaluation.questions import read_questions
     from pipelines.evaluation.report import plot_hits, summary_table, write_json
     from pipelines.evaluation.runner import evaluate
@@ -84,10 +117,15 @@ def main() -> int:
     indexed = {d.meta["video_id"] for d in base_index["bundle"].store.filter_documents()}
     questions = [q for q in questions if q.video_id is None or q.video_id in indexed]
 
+    if base.serving_torch_threads:  # measured as served (bot.answer_service): indexing above used every core
+        import torch
+
+        torch.set_num_threads(base.serving_torch_threads)
     plan = [
         ("bm25", base, base_index, "bm25"),
         ("dense", base, base_index, "dense"),
         ("hybrid", base, base_index, "hybrid"),
+        ("dense+finetuned", tuned, tuned_index, "dense"),
         ("hybrid+finetuned", tuned, tuned_index, "hybrid"),
     ]
     if args.reranker_model:
@@ -102,8 +140,10 @@ def main() -> int:
         at_default = run.summary.to_dict()
         calibrated = run.with_threshold(chosen.min_relevance).summary.to_dict()
         calibrations[name]["at_calibrated"] = {k: calibrated[k] for k in ("decline_rate", "false_decline_rate", "window_hit", "cited_expected")}
-        run.with_threshold(settings.min_relevance)  # the table reports the configured threshold
+        calibrations[name]["two_fold"] = held_out_calibration(run.results, settings.embedding_model)
+        run.with_threshold(effective_min_relevance(settings))  # the table reports the threshold serving would use
     table = summary_table(runs)
+    by_name = {run.name: run.summary for run in runs}
     print(table)
     extra = {
         "corpus_folders": names,
@@ -120,8 +160,8 @@ def main() -> int:
         "default_min_relevance": base.min_relevance,
         "calibration": calibrations,
         "target": {
-            "hit@3_gain_points": round(100 * (runs[3].summary.hits[3] - runs[2].summary.hits[3]), 1),
-            "met": runs[3].summary.hits[3] - runs[2].summary.hits[3] >= 0.05,
+            "hit@3_gain_points": round(100 * (by_name["hybrid+finetuned"].hits[3] - by_name["hybrid"].hits[3]), 1),
+            "met": by_name["hybrid+finetuned"].hits[3] - by_name["hybrid"].hits[3] >= 0.05,
         },
         "table": table,
     }

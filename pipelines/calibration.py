@@ -3,8 +3,16 @@
 Every dev question was answered with the threshold off, so its best sentence score is known.
 A threshold t declines a question iff its score < t. We pick the t that maximises balanced
 accuracy: the mean of (answerable questions kept) and (unanswerable questions declined), so the
-few unanswerable questions weigh as much as the many answerable ones. Among equally good
-thresholds the midpoint of the widest gap is taken, which is the most robust to new questions.
+few unanswerable questions weigh as much as the many answerable ones, among the thresholds that
+wrongly decline at most ``max_false_declines`` of the answerable questions. That cap is there
+because the two errors do not cost the same: a student told "not covered" about a lecture that
+covers it loses the answer, while an off-topic question answered with the nearest lecture
+passages loses little (the quote shows it is a stretch). Among equally good thresholds the
+midpoint of the widest gap is taken, which is the most robust to new questions.
+
+The chosen threshold is saved to ``DATA_DIR/calibration.json`` with the embedding model it was
+measured with; ``effective_min_relevance`` uses it whenever ``COURSE_TA_MIN_RELEVANCE`` is not
+set explicitly and the model matches (scores shift when the model changes).
 """
 
 from __future__ import annotations
@@ -14,8 +22,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pipelines.evaluation.metrics import QuestionResult
+from pipelines.settings import Settings
 
 CALIBRATION_FILE = "calibration.json"
+MAX_FALSE_DECLINES = 0.05
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,7 @@ class Calibration:
     answerable: int
     unanswerable: int
     embedding_model: str = ""
+    max_false_declines: float = MAX_FALSE_DECLINES
 
     def save(self, data_dir: Path) -> Path:
         path = data_dir / CALIBRATION_FILE
@@ -35,8 +46,10 @@ class Calibration:
         return path
 
 
-def calibrate(results: list[QuestionResult], embedding_model: str = "") -> Calibration:
-    """The balanced-accuracy-best threshold; needs answerable and unanswerable questions."""
+def calibrate(results: list[QuestionResult], embedding_model: str = "", max_false_declines: float = MAX_FALSE_DECLINES) -> Calibration:
+    """The balanced-accuracy-best threshold within the false-decline cap; needs answerable and unanswerable questions."""
+    if not 0 <= max_false_declines <= 1:
+        raise ValueError(f"max_false_declines must be in [0, 1], got {max_false_declines}")
     kept = sorted(r.best_score for r in results if r.answerable)
     declined = sorted(r.best_score for r in results if not r.answerable)
     if not kept or not declined:
@@ -47,6 +60,8 @@ def calibrate(results: list[QuestionResult], embedding_model: str = "") -> Calib
     best: tuple[float, float, float] | None = None  # (balanced accuracy, gap width, threshold)
     for threshold in candidates:
         keep_rate = sum(s >= threshold for s in kept) / len(kept)
+        if keep_rate < 1 - max_false_declines - 1e-9:
+            continue
         decline_rate = sum(s < threshold for s in declined) / len(declined)
         balanced = (keep_rate + decline_rate) / 2
         below = max((s for s in scores if s < threshold), default=threshold - 0.02)
@@ -64,4 +79,25 @@ def calibrate(results: list[QuestionResult], embedding_model: str = "") -> Calib
         answerable=len(kept),
         unanswerable=len(declined),
         embedding_model=embedding_model,
+        max_false_declines=max_false_declines,
     )
+
+
+def load_calibration(data_dir: Path) -> Calibration | None:
+    """The saved calibration, or None when there is none or it cannot be read (then the default applies)."""
+    path = data_dir / CALIBRATION_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Calibration(**{k: data[k] for k in Calibration.__dataclass_fields__ if k in data})
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def effective_min_relevance(settings: Settings) -> float:
+    """The "not covered" threshold to serve with: explicit setting, else calibration for this model, else default."""
+    if "min_relevance" in settings.model_fields_set:
+        return settings.min_relevance
+    saved = load_calibration(settings.data_dir)
+    if saved is not None and saved.embedding_model == settings.embedding_model:
+        return saved.min_relevance
+    return settings.min_relevance

@@ -17,6 +17,7 @@ from haystack import Pipeline
 from pipelines.document_store import StoreBundle
 from pipelines.embedders import document_embedder, text_embedder
 from pipelines.offline_answerer import OfflineAnswerer
+from pipelines.calibration import effective_min_relevance
 from pipelines.rank_fusion import WeightedRankFusion
 from pipelines.reranking import build_reranker
 from pipelines.settings import Settings
@@ -65,7 +66,7 @@ def build_query_pipeline(settings: Settings, bundle: StoreBundle, mode: Retrieva
     pipeline = build_retrieval_pipeline(settings, bundle, mode)
     answerer = OfflineAnswerer(
         embedder=document_embedder(settings, with_title=False),
-        min_relevance=settings.min_relevance,
+        min_relevance=effective_min_relevance(settings),
         store_name=bundle.name,
     )
     pipeline.add_component("answerer", _llm_answerer(settings, answerer) or answerer)

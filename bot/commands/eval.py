@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipelines.calibration import calibrate
+from pipelines.calibration import MAX_FALSE_DECLINES, calibrate, effective_min_relevance
 from pipelines.document_store import open_store
 from pipelines.evaluation.questions import QuestionFileError, read_questions
 from pipelines.evaluation.report import plot_hits, question_table, summary_table, write_json
@@ -31,6 +31,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument("--plot", type=Path, metavar="FILE.png", help="write a hit@k bar chart per configuration")
     parser.add_argument("--per-question", action="store_true", help="print one line per question too")
     parser.add_argument("--calibrate", action="store_true", help="choose min_relevance from these answers and save it")
+    parser.add_argument("--max-false-declines", type=float, default=MAX_FALSE_DECLINES,
+                        help=f"with --calibrate: most answerable questions a threshold may decline (default {MAX_FALSE_DECLINES})")
     parser.set_defaults(handler=run)
 
 
@@ -39,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
     unknown = [n for n in names if n not in CONFIGURATIONS]
     if unknown or not names:
         print(f"course-ta eval: unknown configuration(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(CONFIGURATIONS)}", file=sys.stderr)
+        return 2
+    if not 0 <= args.max_false_declines <= 1:
+        print(f"course-ta eval: --max-false-declines must be between 0 and 1, got {args.max_false_declines}", file=sys.stderr)
         return 2
     try:
         questions = read_questions(args.questions)
@@ -64,16 +69,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"\n{run_.name}:\n{question_table(run_)}")
     print()
     print(summary_table(runs))
-    print(f"\nthreshold min_relevance={settings.min_relevance}; model {settings.embedding_model}")
+    print(f"\nthreshold min_relevance={effective_min_relevance(settings)}; model {settings.embedding_model}")
     extra: dict = {"questions_file": str(args.questions)}
     if args.calibrate:
-        chosen = calibrate(runs[-1].results, settings.embedding_model)
+        chosen = calibrate(runs[-1].results, settings.embedding_model, args.max_false_declines)
         path = chosen.save(settings.data_dir)
         extra["calibration"] = chosen.__dict__
         print(
             f"calibrated on {runs[-1].name}: min_relevance={chosen.min_relevance} (balanced accuracy {chosen.balanced_accuracy}: "
             f"keeps {chosen.kept_answerable:.0%} of answerable, declines {chosen.declined_unanswerable:.0%} of unanswerable); "
-            f"saved to {path}. Use it with COURSE_TA_MIN_RELEVANCE={chosen.min_relevance}"
+            f"saved to {path}; answers with this model use it unless COURSE_TA_MIN_RELEVANCE is set"
         )
     if args.json:
         write_json(runs, args.json, extra)

@@ -116,3 +116,22 @@ def check_local_gpu() -> CheckResult:
     return CheckResult("gpu", "warn", "no CUDA GPU visible on this host: Tortoise would take minutes per sentence",
                        "run the Tortoise worker on a GPU host (docker compose --profile tortoise up needs the NVIDIA Container Toolkit) "
                        "and point COURSE_TA_TORTOISE_URL at it, or drop tortoise from COURSE_TA_VOICE_BACKENDS")
+
+
+def check_relevance_threshold(settings: Settings) -> CheckResult:
+    """Which "not covered" threshold answers use, and whether a calibration went stale with a model switch."""
+    from pipelines.calibration import effective_min_relevance, load_calibration
+
+    threshold = effective_min_relevance(settings)
+    saved = load_calibration(settings.data_dir)
+    if "min_relevance" in settings.model_fields_set:
+        return CheckResult("not-covered threshold", "ok", f"{threshold} (set by COURSE_TA_MIN_RELEVANCE)")
+    if saved is not None and saved.embedding_model == settings.embedding_model:
+        return CheckResult("not-covered threshold", "ok",
+                           f"{threshold} (calibrated: keeps {saved.kept_answerable:.0%} of answerable, declines "
+                           f"{saved.declined_unanswerable:.0%} of unanswerable dev questions)")
+    if saved is not None:
+        return CheckResult("not-covered threshold", "warn",
+                           f"{threshold} (default): the saved calibration is for another embedding model ({saved.embedding_model})",
+                           "re-run `course-ta eval --questions FILE --calibrate` with the current model")
+    return CheckResult("not-covered threshold", "ok", f"{threshold} (default, calibrated on the bundled model's dev set)")

@@ -11,6 +11,7 @@ def run_checks(settings: Settings, online: bool = False, load_models: bool = Tru
     results = [local.check_data_dir(settings)]
     if load_models:
         results.append(local.check_embedding_model(settings))
+    results.append(local.check_relevance_threshold(settings))
     results += [
         local.check_whisper_model(settings),
         local.check_piper_voice(settings),

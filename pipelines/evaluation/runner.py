@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from haystack import Pipeline
 
+from pipelines.calibration import effective_min_relevance
 from pipelines.document_store import StoreBundle
 from pipelines.evaluation.metrics import QuestionResult, Summary, summarize
 from pipelines.evaluation.questions import DevQuestion
@@ -68,7 +69,7 @@ def evaluate(
     progress: Callable[[int, int], None] | None = None,
 ) -> EvalRun:
     """Answer every question with the configured pipeline; latency is the whole pipeline run per question."""
-    threshold = settings.min_relevance
+    threshold = effective_min_relevance(settings)  # what serving would use: explicit, calibrated, or default
     # The offline answerer scores every sentence, which decline and calibration need; an LLM answerer
     # (issue 4) would only rewrite the text, so evaluation measures search with the offline one.
     overrides: dict = {"min_relevance": -1.0}

@@ -177,6 +177,21 @@ def test_tortoise_worker_not_ready_and_unreachable(tmp_path: Path) -> None:
     assert remote.check_tortoise(load_settings())[0].status == "skip"
 
 
+def test_threshold_check_names_its_source_and_a_stale_calibration(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from pipelines.calibration import Calibration
+
+    monkeypatch.setenv("COURSE_TA_DATA_DIR", str(tmp_path))
+    settings = load_settings()
+    assert "default" in local.check_relevance_threshold(settings).detail
+    Calibration(0.5, 0.9, 0.96, 0.7, 200, 20, embedding_model=settings.embedding_model).save(tmp_path)
+    calibrated = local.check_relevance_threshold(load_settings())
+    assert calibrated.status == "ok" and calibrated.detail.startswith("0.5 (calibrated")
+    switched = local.check_relevance_threshold(load_settings(embedding_model=str(tmp_path / "my-model")))
+    assert switched.status == "warn" and "another embedding model" in switched.detail and "--calibrate" in switched.fix
+    monkeypatch.setenv("COURSE_TA_MIN_RELEVANCE", "0.3")
+    assert local.check_relevance_threshold(load_settings()).detail == "0.3 (set by COURSE_TA_MIN_RELEVANCE)"
+
+
 def test_doctor_cli_exit_codes_and_json(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["doctor", "--skip-models"]) == 0
     out = capsys.readouterr().out

@@ -103,6 +103,39 @@ def test_calibration_separates_scores_at_the_widest_gap() -> None:
         calibrate(answerable)
 
 
+def test_calibration_never_declines_more_answerable_questions_than_allowed() -> None:
+    # Twenty answerable questions, two of them weak (0.30, 0.33); unanswerable ones score 0.25-0.40.
+    answerable = [result("a", ["a"], best=0.5 + i / 100) for i in range(18)] + [result("a", ["a"], best=s) for s in (0.30, 0.33)]
+    unanswerable = [result(None, ["x"], best=s) for s in (0.25, 0.28, 0.40)]
+    # Uncapped, balanced accuracy is best just above 0.40: all three declined, two answerable lost (10 %).
+    free = calibrate(answerable + unanswerable, max_false_declines=1.0)
+    assert 0.40 < free.min_relevance < 0.5 and free.kept_answerable == pytest.approx(0.9)
+    # Capped at 5 % (one question in twenty), 0.40 is given up; the best allowed threshold sits
+    # between 0.28 and 0.30: every answerable question kept, two of three unanswerable declined.
+    capped = calibrate(answerable + unanswerable, max_false_declines=0.05)
+    assert 0.28 < capped.min_relevance < 0.30 and capped.kept_answerable == 1.0
+    assert capped.declined_unanswerable == pytest.approx(2 / 3, abs=1e-4)
+    with pytest.raises(ValueError):
+        calibrate(answerable + unanswerable, max_false_declines=1.5)
+
+
+def test_a_saved_calibration_is_served_for_its_model_unless_the_threshold_is_set(tmp_path: Path, monkeypatch) -> None:
+    from pipelines.calibration import Calibration, effective_min_relevance
+    from pipelines.settings import load_settings
+
+    monkeypatch.setenv("COURSE_TA_DATA_DIR", str(tmp_path))
+    settings = load_settings()
+    assert effective_min_relevance(settings) == settings.min_relevance  # nothing saved: the default
+    Calibration(0.51, 0.9, 0.95, 0.8, 20, 5, embedding_model=settings.embedding_model).save(tmp_path)
+    assert effective_min_relevance(load_settings()) == 0.51
+    assert effective_min_relevance(load_settings(embedding_model=str(tmp_path / "other-model"))) == settings.min_relevance
+    monkeypatch.setenv("COURSE_TA_MIN_RELEVANCE", "0.3")
+    assert effective_min_relevance(load_settings()) == 0.3  # an explicit setting always wins
+    (tmp_path / "calibration.json").write_text("{not json")
+    monkeypatch.delenv("COURSE_TA_MIN_RELEVANCE")
+    assert effective_min_relevance(load_settings()) == settings.min_relevance  # unreadable: the default
+
+
 def test_the_dev_set_is_valid_and_big_enough() -> None:
     from tests.search.conftest import DEV_QUESTIONS
 
