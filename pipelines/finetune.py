@@ -163,11 +163,11 @@ def finetune(train: Sequence[Triplet], evaluation: Sequence[Triplet], config: Fi
         "metrics": metrics,
     }
     (config.output_dir / "course_ta_training.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    _append_card_notes(config.output_dir / "README.md", info)
+    append_card_notes(config.output_dir / "README.md", info)
     return FinetuneResult(config.output_dir, len(train), len(evaluation), int(output.global_step), time.perf_counter() - started, metrics)
 
 
-def _append_card_notes(card: Path, info: dict[str, Any]) -> None:
+def append_card_notes(card: Path, info: dict[str, Any]) -> None:
     """The generated card describes the trainer run; add what course-ta knows: data origin and split."""
     notes = (
         "\n\n## course-ta training notes\n\n"
@@ -176,7 +176,8 @@ def _append_card_notes(card: Path, info: dict[str, Any]) -> None:
         "(anchors: student-style questions generated from salient sentences and titles; positives: the chunk that "
         "contains the answer; hard negatives: BM25 + dense candidates from other videos, near-duplicates of the positive removed).\n"
         "- Held-out split by video: the videos of the dev question file are never used, not even as negatives.\n"
-        f"- Loss: {info['loss']}, batch size {info['batch_size']}, one triplet per video per batch, {info['steps']} steps.\n"
+        f"- Loss: {info['loss']}, batch size {info['batch_size']}"
+        f"{', one triplet per video per batch' if info.get('kind') != 'cross-encoder reranker' else ''}, {info['steps']} steps.\n"
         f"- Metrics: {json.dumps(info['metrics'])}\n"
     )
     existing = card.read_text(encoding="utf-8") if card.exists() else "# course-ta embedding model\n"

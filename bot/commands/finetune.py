@@ -5,6 +5,8 @@ MultipleNegativesRankingLoss (``--cached`` for the GradCache variant and large b
 on triplets of videos it did not train on, and saves model + card under ``DATA_DIR/models/NAME``.
 Point ``COURSE_TA_EMBEDDING_MODEL`` at the printed path and re-run ``course-ta ingest``/``sync``:
 document ids include the model, so every chunk is re-embedded and the old vectors are removed.
+``--reranker`` trains a cross-encoder for the optional rerank stage from the same triplets
+instead (``pipelines.reranker_finetune``); it is used through ``COURSE_TA_RERANKER_MODEL``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from pipelines.triplets import read_triplets
 def register(subcommands: argparse._SubParsersAction) -> None:
     parser = subcommands.add_parser("finetune", help="fine-tune the embedding model on mined triplets")
     parser.add_argument("--triplets", required=True, type=Path, help="JSONL from `course-ta triplets`")
-    parser.add_argument("--name", default="course-minilm", help="model folder under DATA_DIR/models (default course-minilm)")
+    parser.add_argument("--name", default="", help="model folder under DATA_DIR/models (default course-minilm, or course-reranker)")
+    parser.add_argument("--reranker", action="store_true", help="train a cross-encoder reranker instead of the embedding model")
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=5e-5)
@@ -41,11 +44,15 @@ def validation_video(video_id: str, share: float) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from pipelines.finetune import FinetuneConfig, finetune
+    from pipelines.reranker_finetune import train_reranker
 
     try:
         triplets = read_triplets(args.triplets)
     except (OSError, ValueError) as error:
         print(f"course-ta finetune: {error}", file=sys.stderr)
+        return 2
+    if args.reranker and args.cached:
+        print("course-ta finetune: --cached is a loss for the embedding model, not for --reranker", file=sys.stderr)
         return 2
     if args.batch_size < 2 or not 0 <= args.validation_share < 0.5:
         print("course-ta finetune: --batch-size must be >= 2 and --validation-share in [0, 0.5)", file=sys.stderr)
@@ -57,10 +64,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     settings = load_settings()
     # An explicit step count: one epoch is ceil(triplets / batch) batches (one triplet per video per batch).
-    steps = args.max_steps or max(1, math.ceil(args.epochs * math.ceil(len(train) / args.batch_size)))
+    # The reranker sees three (question, passage) pairs per triplet: positive, hard negative, another lecture.
+    rows = len(train) * (3 if args.reranker else 1)
+    steps = args.max_steps or max(1, math.ceil(args.epochs * math.ceil(rows / args.batch_size)))
     config = FinetuneConfig(
         base_model=settings.embedding_model,
-        output_dir=settings.data_dir / "models" / args.name,
+        output_dir=settings.data_dir / "models" / (args.name or ("course-reranker" if args.reranker else "course-minilm")),
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
@@ -70,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
         max_steps=steps,
     )
     print(f"training on {len(train)} triplets ({len({t.video_id for t in train})} videos), validating on {len(validation)}; {steps} steps", file=sys.stderr)
-    result = finetune(train, validation, config)
+    result = (train_reranker if args.reranker else finetune)(train, validation, config)
     print(f"saved {result.model_path} in {result.seconds:.0f} s ({result.steps} steps); metrics {result.metrics}")
-    print(f"use it: COURSE_TA_EMBEDDING_MODEL={result.model_path} course-ta ingest PATH   (re-embeds every chunk)")
+    if args.reranker:
+        print(f"use it: COURSE_TA_RERANKER_MODEL={result.model_path}   (measure first: course-ta eval --compare hybrid,rerank)")
+    else:
+        print(f"use it: COURSE_TA_EMBEDDING_MODEL={result.model_path} course-ta ingest PATH   (re-embeds every chunk)")
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.finetune import FinetuneConfig, finetune, one_video_per_batch
-from pipelines.triplets import Triplet
+from pipelines.triplets import Triplet, read_triplets
 
 
 def test_batches_never_hold_two_triplets_of_one_video() -> None:
@@ -81,3 +81,39 @@ def test_finetune_command_trains_with_the_cached_loss_from_mined_triplets(sample
     assert info["loss"] == "CachedMultipleNegativesRankingLoss" and info["steps"] == 1 and info["batch_size"] == 4
     assert main(["finetune", "--triplets", str(tmp_path / "missing.jsonl")]) == 2
     assert main(["finetune", "--triplets", str(triplets), "--batch-size", "1"]) == 2
+    assert main(["finetune", "--triplets", str(triplets), "--reranker", "--cached"]) == 2
+
+
+def test_a_reranker_trained_on_the_triplets_runs_in_the_rerank_stage(sample_index, tmp_path: Path, monkeypatch, capsys) -> None:
+    """`course-ta finetune --reranker`: a cross-encoder from the triplets, then served by the rerank stage."""
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    from bot.cli import main
+    from pipelines.query import build_retrieval_pipeline, query_inputs
+    from pipelines.reranker_finetune import pair_rows
+
+    settings, bundle = sample_index
+    monkeypatch.setenv("COURSE_TA_DATA_DIR", str(settings.data_dir))
+    triplets = tmp_path / "triplets.jsonl"
+    elsewhere = tmp_path / "elsewhere.jsonl"
+    elsewhere.write_text('{"question": "what is a monad?", "video_id": "not-this-course", "start_s": 0, "end_s": 9}\n')
+    assert main(["triplets", "-o", str(triplets), "--held-out", str(elsewhere)]) == 0
+    rows = pair_rows(read_triplets(triplets), seed=1)
+    assert rows["label"].count(1.0) == len(read_triplets(triplets)) and 0.0 in rows["label"]
+    capsys.readouterr()
+    args = ["finetune", "--triplets", str(triplets), "--reranker", "--name", "rr", "--batch-size", "6", "--max-steps", "2",
+            "--max-seq-length", "64", "--learning-rate", "1e-3", "--validation-share", "0"]
+    assert main(args) == 0
+    model_dir = settings.data_dir / "models" / "rr"
+    assert f"COURSE_TA_RERANKER_MODEL={model_dir}" in capsys.readouterr().out
+    info = json.loads((model_dir / "course_ta_training.json").read_text())
+    assert info["loss"] == "BinaryCrossEntropyLoss" and info["steps"] == 2 and info["kind"] == "cross-encoder reranker"
+    pair = [("how do the two rankings get merged?", "Reciprocal rank fusion adds one over sixty plus the rank.")]
+    untrained = CrossEncoder(settings.embedding_model, num_labels=1, local_files_only=True).predict(pair)
+    trained = CrossEncoder(str(model_dir), local_files_only=True).predict(pair)
+    assert not np.allclose(untrained, trained, atol=1e-4)
+
+    pipeline = build_retrieval_pipeline(settings.model_copy(update={"reranker_model": str(model_dir), "rerank_top_k": 4}), bundle)
+    pipeline.warm_up()
+    reranked = pipeline.run(query_inputs(pipeline, "how are BM25 and dense results combined?"), include_outputs_from={"reranker"})["reranker"]["documents"]
+    assert 1 <= len(reranked) <= 4 and [d.score for d in reranked] == sorted((d.score for d in reranked), reverse=True)
