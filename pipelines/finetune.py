@@ -124,15 +124,22 @@ def finetune(train: Sequence[Triplet], evaluation: Sequence[Triplet], config: Fi
         if evaluation
         else None
     )
-    checkpoints = config.output_dir.parent / f".{config.output_dir.name}-checkpoints"
-    args = SentenceTransformerTrainingArguments(
-        output_dir=str(checkpoints),
+    args = trainer_arguments(
+        SentenceTransformerTrainingArguments, config, device, batch_sampler=one_video_per_batch([t.video_id for t in train])
+    )
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=columns(train), loss=loss, evaluator=evaluator)
+    return train_and_save(trainer, model, evaluator, config, train, evaluation, started, loss=type(loss).__name__)
+
+
+def trainer_arguments(arguments_class: Any, config: FinetuneConfig, device: str, **extra: Any) -> Any:
+    """What both trainers (embedder, reranker) run with: no checkpoints, no mid-run evaluation, quiet logs."""
+    return arguments_class(
+        output_dir=str(_scratch_dir(config)),
         num_train_epochs=config.epochs,
         max_steps=config.max_steps,
         per_device_train_batch_size=config.batch_size,
         learning_rate=config.learning_rate,
         warmup_steps=config.warmup_ratio,  # a float is a ratio of the total steps (transformers 5)
-        batch_sampler=one_video_per_batch([t.video_id for t in train]),
         save_strategy="no",
         eval_strategy="no",
         logging_steps=10,
@@ -141,21 +148,38 @@ def finetune(train: Sequence[Triplet], evaluation: Sequence[Triplet], config: Fi
         use_cpu=device == "cpu",
         dataloader_num_workers=0,
         disable_tqdm=True,
+        **extra,
     )
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=columns(train), loss=loss, evaluator=evaluator)
+
+
+def _scratch_dir(config: FinetuneConfig) -> Path:
+    return config.output_dir.parent / f".{config.output_dir.name}-checkpoints"
+
+
+def train_and_save(
+    trainer: Any,
+    model: Any,
+    evaluator: Any,
+    config: FinetuneConfig,
+    train: Sequence[Triplet],
+    evaluation: Sequence[Triplet],
+    started: float,
+    **details: Any,
+) -> FinetuneResult:
+    """Train, score the held-out triplets, save the model with its card and ``course_ta_training.json``."""
     output = trainer.train()
     metrics: dict[str, float] = {"train_loss": round(float(output.training_loss), 4)}
     if evaluator is not None:
         metrics.update({k: round(float(v), 4) for k, v in evaluator(model).items()})
     config.output_dir.mkdir(parents=True, exist_ok=True)
     model.save(str(config.output_dir))
-    shutil.rmtree(checkpoints, ignore_errors=True)  # save_strategy="no": only the trainer's scratch files
+    shutil.rmtree(_scratch_dir(config), ignore_errors=True)  # save_strategy="no": only the trainer's scratch files
     info = {
+        **details,
         "base_model": config.base_model,
         "train_triplets": len(train),
         "train_videos": len({t.video_id for t in train}),
         "eval_triplets": len(evaluation),
-        "loss": type(loss).__name__,
         "batch_size": config.batch_size,
         "epochs": config.epochs,
         "steps": int(output.global_step),

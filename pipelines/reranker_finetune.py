@@ -12,14 +12,11 @@ before serving with it.
 
 from __future__ import annotations
 
-import json
 import random
-import shutil
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
-from pipelines.finetune import FinetuneConfig, FinetuneResult, append_card_notes
+from pipelines.finetune import FinetuneConfig, FinetuneResult, train_and_save, trainer_arguments
 from pipelines.triplets.mining import Triplet
 
 
@@ -74,45 +71,7 @@ def train_reranker(train: Sequence[Triplet], evaluation: Sequence[Triplet], conf
         if evaluation
         else None
     )
-    checkpoints = config.output_dir.parent / f".{config.output_dir.name}-checkpoints"
-    args = CrossEncoderTrainingArguments(
-        output_dir=str(checkpoints),
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
-        per_device_train_batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        warmup_steps=config.warmup_ratio,
-        save_strategy="no",
-        eval_strategy="no",
-        logging_steps=10,
-        report_to="none",
-        seed=config.seed,
-        use_cpu=device == "cpu",
-        dataloader_num_workers=0,
-        disable_tqdm=True,
-    )
+    args = trainer_arguments(CrossEncoderTrainingArguments, config, device)
     trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=Dataset.from_dict(rows), loss=loss, evaluator=evaluator)
-    output = trainer.train()
-    metrics: dict[str, float] = {"train_loss": round(float(output.training_loss), 4)}
-    if evaluator is not None:
-        metrics.update({k: round(float(v), 4) for k, v in evaluator(model).items()})
-    config.output_dir.mkdir(parents=True, exist_ok=True)
-    model.save(str(config.output_dir))
-    shutil.rmtree(checkpoints, ignore_errors=True)
-    info = {
-        "kind": "cross-encoder reranker",
-        "base_model": config.base_model,
-        "train_triplets": len(train),
-        "train_pairs": len(rows["label"]),
-        "train_videos": len({t.video_id for t in train}),
-        "eval_triplets": len(evaluation),
-        "loss": type(loss).__name__,
-        "batch_size": config.batch_size,
-        "epochs": config.epochs,
-        "steps": int(output.global_step),
-        "learning_rate": config.learning_rate,
-        "metrics": metrics,
-    }
-    (config.output_dir / "course_ta_training.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    append_card_notes(Path(config.output_dir) / "README.md", info)
-    return FinetuneResult(config.output_dir, len(train), len(evaluation), int(output.global_step), time.perf_counter() - started, metrics)
+    return train_and_save(trainer, model, evaluator, config, train, evaluation, started,
+                          kind="cross-encoder reranker", loss=type(loss).__name__, train_pairs=len(rows["label"]))
