@@ -25,7 +25,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument("--held-out", type=Path, default=DEFAULT_HELD_OUT if DEFAULT_HELD_OUT.exists() else None,
                         help="question file whose videos are never mined (default: the dev set in tests/data)")
     parser.add_argument("--per-chunk", type=int, default=1, help="anchors per chunk (default 1)")
-    parser.add_argument("--max-per-video", type=int, default=16, help="cap per video, so long lectures do not dominate (default 16)")
+    parser.add_argument("--max-per-video", type=int, default=18, help="cap per video, so long lectures do not dominate (default 18)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--offline", action="store_true", help="use the deterministic anchor generator even when an LLM is configured")
     parser.set_defaults(handler=run)
