@@ -309,6 +309,14 @@ def ledger_status_lines(settings: Settings) -> list[str]:
             by_status = counts.get(stage, {})
             shown = ", ".join(f"{status} {count}" for status, count in sorted(by_status.items())) or "none"
             lines.append(f"  {stage:<11} {shown}")
+        models: dict[str, int] = {}
+        for stages in ledger.all_stages().values():
+            indexed = stages.get("indexed")
+            if indexed is not None and indexed.status == DONE and " embedded with " in (indexed.detail or ""):
+                model = (indexed.detail or "").rsplit(" embedded with ", 1)[1]
+                models[model] = models.get(model, 0) + 1
+        for model, count in sorted(models.items()):  # more than one line: a model switch is still under way
+            lines.append(f"  embedded with {model}: {count} video(s)")
         failures = ledger.failures()
         if failures:
             lines.append(f"  failures ({len(failures)}):")

@@ -59,7 +59,7 @@ class OfflineAnswerer:
     def __init__(
         self,
         embedder: Any,
-        min_relevance: float = 0.42,
+        min_relevance: float = 0.48,
         max_citations: int = 3,
         margin: float = 0.12,
         store_name: str = "embedded",

@@ -35,6 +35,7 @@ def test_local_folder_of_media_and_transcripts_end_to_end(settings, short_wav, t
     assert {d.meta["title"] for d in documents if d.meta["video_id"] == "lecture001"} == {"Lecture 1: The query and the key decide how much attention one word pays to another"}
     lines = ledger_status_lines(settings)
     assert any("indexed" in line and "done 3" in line for line in lines)
+    assert f"  embedded with {settings.embedding_model}: 3 video(s)" in lines
     assert any("broken [transcript]" in line and "will not retry" in line for line in lines)
 
     # Nothing changed: nothing is redone. One transcript edited: only that video is re-indexed.
