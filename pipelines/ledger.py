@@ -25,6 +25,7 @@ from pipelines.settings import Settings
 from pipelines.sources.video_ref import VideoRef
 
 STAGES = ("listed", "transcript", "cleaned", "summarized", "indexed")
+EMBEDDED_WITH = " embedded with "  # the indexed stage's detail ends with this and the embedding model
 DONE, FAILED, RUNNING, SKIPPED, PENDING = "done", "failed", "running", "skipped", "pending"
 SATISFIED = (DONE, SKIPPED)
 
@@ -312,8 +313,9 @@ def ledger_status_lines(settings: Settings) -> list[str]:
         models: dict[str, int] = {}
         for stages in ledger.all_stages().values():
             indexed = stages.get("indexed")
-            if indexed is not None and indexed.status == DONE and " embedded with " in (indexed.detail or ""):
-                model = (indexed.detail or "").rsplit(" embedded with ", 1)[1]
+            detail = (indexed.detail or "") if indexed is not None and indexed.status == DONE else ""
+            if EMBEDDED_WITH in detail:
+                model = detail.rsplit(EMBEDDED_WITH, 1)[1]
                 models[model] = models.get(model, 0) + 1
         for model, count in sorted(models.items()):  # more than one line: a model switch is still under way
             lines.append(f"  embedded with {model}: {count} video(s)")

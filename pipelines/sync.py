@@ -32,7 +32,7 @@ from pipelines.chunking import chunk_documents
 from pipelines.domain import Sentence
 from pipelines.faults import VideoFailure, backoff_seconds, classify
 from pipelines.ingest import VideoFiles, read_best_transcript
-from pipelines.ledger import FAILED, SKIPPED, Ledger, StageRecord
+from pipelines.ledger import EMBEDDED_WITH, FAILED, SKIPPED, Ledger, StageRecord
 from pipelines.sentences import segments_to_sentences
 from pipelines.settings import Settings
 from pipelines.sources.registry import VideoSource, build_source
@@ -517,7 +517,7 @@ class SyncRunner:
         with self._index_lock:
             outcome = indexer.index_video(ref.video_id, documents)
             ids = sha(sorted(d.id for d in documents))
-            self._unsaved.append((ref.video_id, wanted, ids, f"{len(documents)} chunks (+{outcome.added} -{outcome.removed}) embedded with {self.settings.embedding_model}"))
+            self._unsaved.append((ref.video_id, wanted, ids, f"{len(documents)} chunks (+{outcome.added} -{outcome.removed}){EMBEDDED_WITH}{self.settings.embedding_model}"))
             if len(self._unsaved) >= SAVE_EVERY_VIDEOS or time.monotonic() - self._last_save > SAVE_EVERY_SECONDS:
                 self._flush_locked()
         return True

@@ -66,10 +66,14 @@ class MiningReport:
         return len({t.video_id for t in self.triplets})
 
 
-def passage_text(document: Document) -> str:
-    """What the index embeds for a chunk (title first, see ``pipelines.embedders``), so training matches serving."""
+def passage_text(document: Document, content: str | None = None) -> str:
+    """What the index embeds for a chunk (title first, see ``pipelines.embedders``), so training matches serving.
+
+    ``content`` replaces the chunk's text (an inverse-cloze positive is the chunk minus one sentence).
+    """
     title = document.meta.get("title")
-    return f"{title}. {document.content}" if title else (document.content or "")
+    text = document.content if content is None else content
+    return f"{title}. {text}" if title else (text or "")
 
 
 # Under the per-video cap, the anchors closest to how students ask come first: titles and the
@@ -93,9 +97,7 @@ def _cut(document: Document, sentence: str | None) -> str:
     digest = hashlib.sha256(f"{document.id}:{sentence}".encode("utf-8")).digest()
     if digest[0] % KEEP_SENTENCE_ONE_IN == 0:
         return passage_text(document)
-    content = " ".join((document.content or "").replace(sentence, " ", 1).split())
-    title = document.meta.get("title")
-    return f"{title}. {content}" if title else content
+    return passage_text(document, " ".join((document.content or "").replace(sentence, " ", 1).split()))
 
 
 def _anchors(documents: list[Document], idf: IdfTable, per_chunk: int, paraphraser: Paraphraser | None) -> list[_Anchor]:
@@ -154,18 +156,23 @@ def mine_triplets(
     The index's own vectors are used when the documents carry them (no re-embedding of the corpus);
     anchors are always embedded with ``embed``.
     """
-    held_out = with_twins(set(held_out), list(documents), embed)
+    every_chunk = [d for d in documents if d.meta.get("kind", CHUNK_KIND) == CHUNK_KIND and d.content]
+    if not every_chunk:
+        return MiningReport(held_out_videos=sorted(held_out))
+    every_chunk.sort(key=lambda d: (str(d.meta["video_id"]), int(d.meta.get("chunk_index", 0))))
+    if all(d.embedding is not None for d in every_chunk):
+        vectors = np.asarray([d.embedding for d in every_chunk], dtype=np.float32)
+    else:  # a store that does not hand back vectors: embed the passages as the index did
+        vectors = np.asarray(embed([passage_text(d) for d in every_chunk]), dtype=np.float32)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+    every_video = np.asarray([str(d.meta["video_id"]) for d in every_chunk])
+    held_out = with_twins(set(held_out), every_video, vectors)
     report = MiningReport(held_out_videos=sorted(held_out))
-    chunks = [d for d in documents if d.meta.get("kind", CHUNK_KIND) == CHUNK_KIND and d.content and str(d.meta.get("video_id")) not in held_out]
+    kept = ~np.isin(every_video, sorted(held_out))
+    chunks = [d for d, keep in zip(every_chunk, kept) if keep]
     if not chunks:
         return report
-    chunks.sort(key=lambda d: (str(d.meta["video_id"]), int(d.meta.get("chunk_index", 0))))
-    if all(d.embedding is not None for d in chunks):
-        matrix = np.asarray([d.embedding for d in chunks], dtype=np.float32)
-    else:  # a store that does not hand back vectors: embed the passages as the index did
-        matrix = np.asarray(embed([passage_text(d) for d in chunks]), dtype=np.float32)
-    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
-    videos = np.asarray([str(d.meta["video_id"]) for d in chunks])
+    matrix, videos = vectors[kept], every_video[kept]
     idf = IdfTable(d.content or "" for d in chunks)
 
     anchors = _anchors(chunks, idf, per_chunk, paraphraser)

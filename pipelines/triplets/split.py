@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from pipelines.evaluation.questions import read_questions
 
 
@@ -32,29 +34,16 @@ TWIN_SIMILARITY = 0.95  # cosine at which two chunks say the same thing
 TWIN_SHARE = 0.5  # a video with at least this share of such chunks is a copy of a held-out lecture
 
 
-def with_twins(held_out: set[str], documents: list, embed) -> set[str]:
+def with_twins(held_out: set[str], videos: np.ndarray, vectors: np.ndarray) -> set[str]:
     """``held_out`` plus every video that is a near-copy of a held-out one.
 
     Courses re-record lessons (the Hugging Face course has word-for-word PyTorch/TensorFlow twins);
     training on the twin of a dev lecture would leak its content into the "held-out" evaluation.
-    ``embed`` is used only for chunks the store returns without vectors.
+    ``videos[i]`` is the video of chunk ``i`` and ``vectors[i]`` its L2-normalised embedding.
     """
-    import numpy as np
-
-    chunks = [d for d in documents if d.meta.get("kind", "chunk") == "chunk" and d.content]
-    if not held_out or not chunks:
-        return set(held_out)
-    vectors = [d.embedding for d in chunks]
-    if any(v is None for v in vectors):
-        from pipelines.triplets.mining import passage_text
-
-        vectors = list(embed([passage_text(d) for d in chunks]))
-    matrix = np.asarray(vectors, dtype=np.float32)
-    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
-    videos = np.asarray([str(d.meta["video_id"]) for d in chunks])
     inside = np.isin(videos, sorted(held_out))
     if not inside.any() or inside.all():
         return set(held_out)
-    copied = (matrix[~inside] @ matrix[inside].T).max(axis=1) >= TWIN_SIMILARITY
+    copied = (vectors[~inside] @ vectors[inside].T).max(axis=1) >= TWIN_SIMILARITY
     twins = {str(video) for video in np.unique(videos[~inside]) if copied[videos[~inside] == video].mean() >= TWIN_SHARE}
     return set(held_out) | twins
