@@ -26,26 +26,32 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "tests" / "discord")]
+sys.path[:0] = [str(REPO)]
 
 import discord  # noqa: E402
 from discord import app_commands  # noqa: E402
 
 import pipelines  # noqa: E402
-from bot.answer_service import AnswerService  # noqa: E402
+from bot.answering.service import AnswerService  # noqa: E402
 from bot.discord.app import CourseTABot  # noqa: E402
 from bot.discord.context import CourseTA  # noqa: E402
-from discord_payloads import command_interaction, guild_create, option  # noqa: E402
-from discord_rest_server import DiscordAPI  # noqa: E402
-from pipelines.ingest import Ingestor  # noqa: E402
+from pipelines.freshness.ingest import Ingestor  # noqa: E402
 from pipelines.settings import load_settings  # noqa: E402
+from tests.bot.discord.discord_payloads import command_interaction, guild_create, option  # noqa: E402
+from tests.fakes.discord_rest import DiscordAPI  # noqa: E402
 from voice.render import VoiceRenderer  # noqa: E402
 
 QUESTIONS = [
-    "How does reciprocal rank fusion combine BM25 and dense retrieval?", "What is a triplet loss?",
-    "How does Whisper handle long audio?", "Why fine-tune an embedding model?", "What is a tokenizer?",
-    "How do I clone a voice?", "What does BM25 score?", "What is a hard negative?",
-    "How are transcripts chunked?", "What is attention?",
+    "How does reciprocal rank fusion combine BM25 and dense retrieval?",
+    "What is a triplet loss?",
+    "How does Whisper handle long audio?",
+    "Why fine-tune an embedding model?",
+    "What is a tokenizer?",
+    "How do I clone a voice?",
+    "What does BM25 score?",
+    "What is a hard negative?",
+    "How are transcripts chunked?",
+    "What is attention?",
 ]
 
 
@@ -55,7 +61,14 @@ def pct(values: list[float], q: float) -> float:
 
 
 def summary(values: list[float]) -> dict[str, float]:
-    return {"n": len(values), "p50_s": round(pct(values, 50), 4), "p95_s": round(pct(values, 95), 4), "p99_s": round(pct(values, 99), 4), "max_s": round(max(values), 4), "mean_s": round(statistics.mean(values), 4)}
+    return {
+        "n": len(values),
+        "p50_s": round(pct(values, 50), 4),
+        "p95_s": round(pct(values, 95), 4),
+        "p99_s": round(pct(values, 99), 4),
+        "max_s": round(max(values), 4),
+        "mean_s": round(statistics.mean(values), 4),
+    }
 
 
 def sources(kind: str) -> list[Path]:
@@ -118,7 +131,12 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict:
         singles_followup += f
     results["baseline_single_ask"] = {"defer": summary(singles_defer), "followup": summary(singles_followup)}
     # the figure: N concurrent /ask
-    payloads = [command_interaction("ask", [option("question", f"{QUESTIONS[i % len(QUESTIONS)]} (#{i} {time.time_ns()})")], user_id=932000000000100000 + i) for i in range(args.concurrency)]
+    payloads = [
+        command_interaction(
+            "ask", [option("question", f"{QUESTIONS[i % len(QUESTIONS)]} (#{i} {time.time_ns()})")], user_id=932000000000100000 + i
+        )
+        for i in range(args.concurrency)
+    ]
     defers, followups = await measure(bot, api, payloads, True)
     results[f"concurrent_{args.concurrency}_ask"] = {"defer": summary(defers), "followup": summary(followups)}
     results["target_defer_p99_under_0_3_s"] = pct(defers, 99) < 0.3
@@ -140,8 +158,14 @@ def main() -> int:
         ingest_s = time.perf_counter() - started
         results = asyncio.run(run(args, data_dir))
     out = {
-        "benchmark": "discord_bench", "index": args.index, "videos": len(report.outcomes), "ingest_s": round(ingest_s, 1),
-        "cpu_count": os.cpu_count(), "answerer": "offline", "voice": "piper", "path": "discord.py parse_interaction_create -> CommandTree -> REST (local server)",
+        "benchmark": "discord_bench",
+        "index": args.index,
+        "videos": len(report.outcomes),
+        "ingest_s": round(ingest_s, 1),
+        "cpu_count": os.cpu_count(),
+        "answerer": "offline",
+        "voice": "piper",
+        "path": "discord.py parse_interaction_create -> CommandTree -> REST (local server)",
         **results,
     }
     target = REPO / "benchmarks" / "results" / "discord_bench.json"

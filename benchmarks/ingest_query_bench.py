@@ -60,7 +60,7 @@ def corpus_folders(corpus: Path) -> list[Path]:
 
 
 def phase_ingest(corpus: Path, data_dir: Path) -> dict:
-    from pipelines.ingest import Ingestor
+    from pipelines.freshness.ingest import Ingestor
     from pipelines.settings import load_settings
 
     started = time.perf_counter()
@@ -100,10 +100,10 @@ def build_questions(corpus: Path, count: int) -> tuple[list[dict], list[dict]]:
 
 
 def phase_query(corpus: Path, data_dir: Path, count: int) -> dict:
-    from bot.answer_service import AnswerService
-    from pipelines.document_store import open_store
-    from pipelines.query import build_retrieval_pipeline, query_inputs
+    from bot.answering.service import AnswerService
+    from pipelines.search.query import build_retrieval_pipeline, query_inputs
     from pipelines.settings import load_settings
+    from pipelines.stores.document_store import open_store
 
     settings = load_settings(data_dir=data_dir)
     loaded = time.perf_counter()
@@ -196,7 +196,11 @@ def main() -> int:
     args = parser.parse_args()
     if args.phase:
         phases = {"ingest": phase_ingest, "reingest": phase_ingest}
-        result = phase_query(args.corpus, args.data_dir, args.queries) if args.phase == "query" else phases[args.phase](args.corpus, args.data_dir)
+        result = (
+            phase_query(args.corpus, args.data_dir, args.queries)
+            if args.phase == "query"
+            else phases[args.phase](args.corpus, args.data_dir)
+        )
         print(json.dumps(result))
         return 0
     if not args.corpus.exists():

@@ -24,10 +24,8 @@ LECTURE_PARAGRAPHS = [
     "This means we only train a tiny fraction of the parameters.",
     "Gradient descent moves the weights a small step against the gradient of the loss. "
     "If the learning rate is too large, the loss jumps around and never settles.",
-    "A tokenizer splits text into pieces that the model knows. Common words stay whole, "
-    "while rare words are broken into smaller parts.",
-    "Backpropagation applies the chain rule from the output back to every weight. "
-    "Each node only needs to know its local derivative.",
+    "A tokenizer splits text into pieces that the model knows. Common words stay whole, while rare words are broken into smaller parts.",
+    "Backpropagation applies the chain rule from the output back to every weight. Each node only needs to know its local derivative.",
     "Embeddings place similar meanings close together. We can search a collection of documents "
     "by comparing the embedding of a question with the embedding of each passage.",
     "Overfitting happens when the model memorizes the training data. "

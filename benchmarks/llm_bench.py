@@ -26,16 +26,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-from pipelines.chunking import chunk_documents  # noqa: E402
+from pipelines.corpus.chunking import chunk_documents  # noqa: E402
+from pipelines.corpus.sentences import segments_to_sentences, timed_words  # noqa: E402
+from pipelines.corpus.transcripts import read_transcript  # noqa: E402
 from pipelines.domain import Segment, Video  # noqa: E402
-from pipelines.embedders import document_embedder  # noqa: E402
-from pipelines.ingest import Ingestor  # noqa: E402,F401
+from pipelines.freshness.ingest import Ingestor  # noqa: E402,F401
 from pipelines.llm.client import LLMClient  # noqa: E402
 from pipelines.llm.repunctuate import repunctuate, timestamp_survival  # noqa: E402
 from pipelines.llm.summaries import extractive_summary, summarize  # noqa: E402
-from pipelines.sentences import segments_to_sentences, timed_words  # noqa: E402
+from pipelines.search.embedders import document_embedder  # noqa: E402
 from pipelines.settings import load_settings  # noqa: E402
-from pipelines.transcripts import read_transcript  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "corpus"
 
@@ -44,7 +44,9 @@ def corpus_videos(limit: int | None) -> list[tuple[Video, list[Segment]]]:
     videos = []
     for folder in sorted(p for p in CORPUS.iterdir() if p.is_dir()):
         for path in sorted(folder.glob("*.srt"))[: limit or None]:
-            videos.append((Video(path.stem, path.stem, f"https://www.youtube.com/watch?v={path.stem}", folder.name), read_transcript(path).segments))
+            videos.append(
+                (Video(path.stem, path.stem, f"https://www.youtube.com/watch?v={path.stem}", folder.name), read_transcript(path).segments)
+            )
     return videos
 
 
@@ -62,7 +64,13 @@ def offline_part(videos, settings) -> dict:
     started = time.perf_counter()
     chunks = 0
     for (video, _), sents in zip(videos, sentences):
-        documents = chunk_documents(video, sents, chunk_words=settings.chunk_words, overlap_words=settings.chunk_overlap_words, embedding_model=settings.embedding_model)
+        documents = chunk_documents(
+            video,
+            sents,
+            chunk_words=settings.chunk_words,
+            overlap_words=settings.chunk_overlap_words,
+            embedding_model=settings.embedding_model,
+        )
         chunk_embedder.run(documents=documents)
         chunks += len(documents)
     baseline_s = time.perf_counter() - started
@@ -77,12 +85,12 @@ def offline_part(videos, settings) -> dict:
 
 
 def llama_part(videos, count: int) -> dict:
-    import subprocess
     import socket
+    import subprocess
+
     import httpx
 
-    sys.path.insert(0, str(REPO / "tests" / "llm"))
-    from tests.llm.test_llama_cpp_server import smollm2_gguf
+    from tests.pipelines.llm.test_llama_cpp_server import smollm2_gguf
 
     gguf = smollm2_gguf()
     if gguf is None:
@@ -90,7 +98,25 @@ def llama_part(videos, count: int) -> dict:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--model_alias", "smollm2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(gguf),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--model_alias",
+            "smollm2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}/v1"
     try:
         for _ in range(240):
@@ -99,7 +125,14 @@ def llama_part(videos, count: int) -> dict:
                     break
             except httpx.HTTPError:
                 time.sleep(0.5)
-        settings = load_settings(llm_base_url=base, llm_model="smollm2", llm_context_tokens=2048, llm_timeout_s=300, llm_max_retries=0, data_dir="/tmp/llm-bench-data")
+        settings = load_settings(
+            llm_base_url=base,
+            llm_model="smollm2",
+            llm_context_tokens=2048,
+            llm_timeout_s=300,
+            llm_max_retries=0,
+            data_dir="/tmp/llm-bench-data",
+        )
         embedder = document_embedder(settings, with_title=False)
         embedder.warm_up()
         # Shortest videos first: SmolLM2 on 2 shared cores writes a few dozen tokens per second.
@@ -107,7 +140,9 @@ def llama_part(videos, count: int) -> dict:
         chosen = sorted(sized, key=lambda v: sum(len(s.text.split()) for s in v[1]))[:count]
         rows = []
         for video, segments in chosen:
-            raw = [Segment(" ".join(w.strip(".,?!").lower() for w in s.text.split()), s.start, s.end) for s in segments]  # raw-caption style
+            raw = [
+                Segment(" ".join(w.strip(".,?!").lower() for w in s.text.split()), s.start, s.end) for s in segments
+            ]  # raw-caption style
             client = LLMClient(settings)
             started = time.perf_counter()
             result = repunctuate(raw, client, window_words=settings.llm_window)
@@ -118,16 +153,24 @@ def llama_part(videos, count: int) -> dict:
             summary = summarize(video, result.sentences, embedder=embedder, client=client, window_words=settings.llm_window)
             summary_s = time.perf_counter() - started
             usage = client.usage.to_dict()
-            rows.append({
-                "video_id": video.video_id,
-                "words": len(timed_words(raw)),
-                "repunctuation_s": round(repunct_s, 2),
-                "repunctuation_windows": result.windows, "windows_accepted": result.windows_llm, "fallback_reasons": result.reasons[:3],
-                "words_mapped": round(mapped, 4), "words_within_1s": round(within, 4),
-                "baseline_offline_words_mapped": round(offline_mapped, 4), "baseline_offline_within_1s": round(offline_within, 4),
-                "summary_s": round(summary_s, 2), "summary_method": summary.method, "summary_fallback": summary.reasons[:1],
-                "usage": usage,
-            })
+            rows.append(
+                {
+                    "video_id": video.video_id,
+                    "words": len(timed_words(raw)),
+                    "repunctuation_s": round(repunct_s, 2),
+                    "repunctuation_windows": result.windows,
+                    "windows_accepted": result.windows_llm,
+                    "fallback_reasons": result.reasons[:3],
+                    "words_mapped": round(mapped, 4),
+                    "words_within_1s": round(within, 4),
+                    "baseline_offline_words_mapped": round(offline_mapped, 4),
+                    "baseline_offline_within_1s": round(offline_within, 4),
+                    "summary_s": round(summary_s, 2),
+                    "summary_method": summary.method,
+                    "summary_fallback": summary.reasons[:1],
+                    "usage": usage,
+                }
+            )
             print(json.dumps(rows[-1])[:400], flush=True)
         tokens = sum(s["completion_tokens"] for r in rows for s in r["usage"].values())
         seconds = sum(s["seconds"] for r in rows for s in r["usage"].values())

@@ -10,7 +10,7 @@
 Every dev question's video is held out of triplet mining, so the whole dev set is the held-out
 split (checked against --triplets when given). Indexes are cached (--work, default /tmp) because
 embedding the corpus is the slow part; the re-embedding time of the fine-tuned index is reported.
-Each configuration also gets its own calibrated "not covered" threshold (pipelines.calibration).
+Each configuration also gets its own calibrated "not covered" threshold (pipelines.search.calibration).
 
 Usage: python benchmarks/search_quality_bench.py --finetuned DATA_DIR/models/course-minilm
            [--corpus ../shared/corpus] [--folders hf-course,...] [--reranker-model DIR]
@@ -34,8 +34,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def ensure_index(settings, folders: list[Path]) -> dict:
-    from pipelines.document_store import open_store
-    from pipelines.ingest import Ingestor
+    from pipelines.freshness.ingest import Ingestor
+    from pipelines.stores.document_store import open_store
 
     bundle = open_store(settings)
     started = time.perf_counter()
@@ -57,7 +57,7 @@ def held_out_calibration(results: list, embedding_model: str) -> dict:
     """
     import hashlib
 
-    from pipelines.calibration import calibrate
+    from pipelines.search.calibration import calibrate
 
     def fold(index: int, result) -> int:
         key = result.expected_video or f"unanswerable-{index}"
@@ -92,12 +92,12 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "search_quality.json")
     args = parser.parse_args()
 
-    from pipelines.calibration import calibrate, effective_min_relevance
-    from pipelines.evaluation.questions import read_questions
-    from pipelines.evaluation.report import plot_hits, summary_table, write_json
-    from pipelines.evaluation.runner import evaluate
+    from pipelines.search.calibration import calibrate, effective_min_relevance
     from pipelines.settings import load_settings
-    from pipelines.triplets import read_triplets
+    from pipelines.training.evaluation.questions import read_questions
+    from pipelines.training.evaluation.report import plot_hits, summary_table, write_json
+    from pipelines.training.evaluation.runner import evaluate
+    from pipelines.training.triplets import read_triplets
 
     names = [n for n in args.folders.split(",") if n] or sorted(p.name for p in args.corpus.iterdir() if (p / "manifest.csv").exists())
     folders = [args.corpus / name for name in names]
@@ -117,7 +117,7 @@ def main() -> int:
     indexed = {d.meta["video_id"] for d in base_index["bundle"].store.filter_documents()}
     questions = [q for q in questions if q.video_id is None or q.video_id in indexed]
 
-    if base.serving_torch_threads:  # measured as served (bot.answer_service): indexing above used every core
+    if base.serving_torch_threads:  # measured as served (bot.answering.service): indexing above used every core
         import torch
 
         torch.set_num_threads(base.serving_torch_threads)
@@ -139,7 +139,9 @@ def main() -> int:
         calibrations[name] = {**chosen.__dict__}
         at_default = run.summary.to_dict()
         calibrated = run.with_threshold(chosen.min_relevance).summary.to_dict()
-        calibrations[name]["at_calibrated"] = {k: calibrated[k] for k in ("decline_rate", "false_decline_rate", "window_hit", "cited_expected")}
+        calibrations[name]["at_calibrated"] = {
+            k: calibrated[k] for k in ("decline_rate", "false_decline_rate", "window_hit", "cited_expected")
+        }
         calibrations[name]["two_fold"] = held_out_calibration(run.results, settings.embedding_model)
         run.with_threshold(effective_min_relevance(settings))  # the table reports the threshold serving would use
     table = summary_table(runs)

@@ -27,7 +27,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "slack"))
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -35,14 +35,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from slack_bolt import App  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
 
-from bot.answer_service import AnswerService  # noqa: E402
-from bot.feedback import AnswerLog  # noqa: E402
+from bot.answering.feedback import AnswerLog  # noqa: E402
+from bot.answering.service import AnswerService  # noqa: E402
 from bot.slack.app import SlackBot, create_slack_bot  # noqa: E402
 from bot.slack.server import ThreadingWSGIServer, make_http_server  # noqa: E402
-from pipelines.ingest import Ingestor  # noqa: E402
+from pipelines.freshness.ingest import Ingestor  # noqa: E402
 from pipelines.settings import load_settings  # noqa: E402
-from slack_events import deliver, mention  # noqa: E402
-from slack_wire import SlackWire  # noqa: E402
+from tests.bot.slack.slack_events import deliver, mention  # noqa: E402
+from tests.fakes.slack_web_api import SlackWire  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 TOKEN = "xoxb-bench-local-only"
@@ -56,8 +56,14 @@ def pct(values: list[float], q: float) -> float:
 
 
 def summary(values: list[float]) -> dict[str, float]:
-    return {"p50": round(pct(values, 50), 4), "p95": round(pct(values, 95), 4), "p99": round(pct(values, 99), 4),
-            "max": round(max(values), 4), "mean": round(statistics.fmean(values), 4), "n": len(values)}
+    return {
+        "p50": round(pct(values, 50), 4),
+        "p95": round(pct(values, 95), 4),
+        "p99": round(pct(values, 99), 4),
+        "max": round(max(values), 4),
+        "mean": round(statistics.fmean(values), 4),
+        "n": len(values),
+    }
 
 
 def build_index(corpus: Path, data_dir: Path) -> dict[str, Any]:
@@ -141,8 +147,15 @@ def main() -> int:
     index = build_index(args.corpus, data_dir)
     print(f"index: {index}", file=sys.stderr)
 
-    settings = load_settings(data_dir=data_dir, voice_backends="piper", slack_bot_token=TOKEN, slack_signing_secret=SECRET,
-                             slack_mode="http", slack_voice_clips=not args.no_voice, slack_rate_limit=1000)
+    settings = load_settings(
+        data_dir=data_dir,
+        voice_backends="piper",
+        slack_bot_token=TOKEN,
+        slack_signing_secret=SECRET,
+        slack_mode="http",
+        slack_voice_clips=not args.no_voice,
+        slack_rate_limit=1000,
+    )
     service = AnswerService(settings)
     service.warm_up()
     print("answer service warm", file=sys.stderr, flush=True)
@@ -163,8 +176,9 @@ def main() -> int:
         log_dir = RESULTS / "slack_bench_log"
         log_dir.mkdir(exist_ok=True)
         (log_dir / "feedback.sqlite").unlink(missing_ok=True)
-        bot = create_slack_bot(settings, service, client=WebClient(token=TOKEN, base_url=wire.api_url, timeout=30),
-                               log=AnswerLog(log_dir / "feedback.sqlite"))
+        bot = create_slack_bot(
+            settings, service, client=WebClient(token=TOKEN, base_url=wire.api_url, timeout=30), log=AnswerLog(log_dir / "feedback.sqlite")
+        )
         server, url = serve(bot)
         started = time.monotonic()
         sent = burst(url, wire, texts)

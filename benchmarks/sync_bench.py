@@ -24,10 +24,10 @@ sys.path.insert(0, str(HERE.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
-from pipelines.ingest import Ingestor  # noqa: E402
-from pipelines.ledger import Ledger  # noqa: E402
+from pipelines.freshness.engine import SyncRunner  # noqa: E402
+from pipelines.freshness.ingest import Ingestor  # noqa: E402
+from pipelines.freshness.ledger import Ledger  # noqa: E402
 from pipelines.settings import load_settings  # noqa: E402
-from pipelines.sync import SyncRunner  # noqa: E402
 
 
 def main() -> None:

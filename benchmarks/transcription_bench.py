@@ -25,8 +25,9 @@ sys.path.insert(0, str(HERE))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from lecture_audio import LECTURE_PARAGRAPHS, synthesize  # noqa: E402
-from pipelines.transcription.whisper import FasterWhisperTranscriber  # noqa: E402
-from tests.freshness.conftest import word_error_rate  # noqa: E402
+
+from pipelines.corpus.transcription.whisper import FasterWhisperTranscriber  # noqa: E402
+from tests.pipelines.freshness.conftest import word_error_rate  # noqa: E402
 
 
 def main() -> None:

@@ -26,11 +26,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from pipelines.settings import load_settings  # noqa: E402
-from voice.backends.piper import PiperBackend  # noqa: E402
-from voice.encoding import encode  # noqa: E402
-from voice.render import VoiceRenderer  # noqa: E402
-from voice.speech_text import prepare_speech_text  # noqa: E402
+from pipelines.settings import load_settings
+from voice.backends.piper import PiperBackend
+from voice.encoding import encode
+from voice.render import VoiceRenderer
+from voice.speech_text import prepare_speech_text
 
 ANSWER = (
     "Gradient descent updates the weights a little at a time. At every step it measures the slope of the loss, "

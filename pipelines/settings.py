@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     max_chunks_per_video: int = Field(default=2, ge=1, le=20)
     # Calibrated on the dev set with the bundled model and hybrid search (`course-ta eval --calibrate`,
     # at most 5 % of answerable questions declined): 0.4845; a DATA_DIR/calibration.json for the
-    # configured model takes precedence (pipelines.calibration.effective_min_relevance).
+    # configured model takes precedence (pipelines.search.calibration.effective_min_relevance).
     min_relevance: float = Field(default=0.48, ge=-1.0, le=1.0)
     max_question_chars: int = Field(default=4000, ge=10, le=100_000)
     # Torch threads for a process that answers questions (0 = torch's default, all cores). One thread
@@ -204,8 +204,12 @@ class Settings(BaseSettings):
 
     # --- slack (issue 6) ---
     # Tokens use Slack's standard names (COURSE_TA_-prefixed names work too); never logged or echoed.
-    slack_bot_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("slack_bot_token", "SLACK_BOT_TOKEN", "COURSE_TA_SLACK_BOT_TOKEN"))
-    slack_app_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("slack_app_token", "SLACK_APP_TOKEN", "COURSE_TA_SLACK_APP_TOKEN"))
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("slack_bot_token", "SLACK_BOT_TOKEN", "COURSE_TA_SLACK_BOT_TOKEN")
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("slack_app_token", "SLACK_APP_TOKEN", "COURSE_TA_SLACK_APP_TOKEN")
+    )
     slack_signing_secret: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("slack_signing_secret", "SLACK_SIGNING_SECRET", "COURSE_TA_SLACK_SIGNING_SECRET")
     )
@@ -383,10 +387,14 @@ class Settings(BaseSettings):
     # --- llm (issue 4) ---
     # Any OpenAI-compatible chat-completions server: OpenAI (no base URL), vLLM, Ollama, llama.cpp,
     # Azure (its /openai/v1 base URL). No model = no LLM: every stage takes its offline fallback.
-    llm_base_url: str | None = Field(default=None, validation_alias=AliasChoices("llm_base_url", "COURSE_TA_LLM_BASE_URL", "OPENAI_BASE_URL"))
+    llm_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("llm_base_url", "COURSE_TA_LLM_BASE_URL", "OPENAI_BASE_URL")
+    )
     llm_model: str = ""
     # The key is a secret: read from COURSE_TA_LLM_API_KEY or OPENAI_API_KEY, never logged or printed.
-    llm_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("llm_api_key", "COURSE_TA_LLM_API_KEY", "OPENAI_API_KEY"))
+    llm_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("llm_api_key", "COURSE_TA_LLM_API_KEY", "OPENAI_API_KEY")
+    )
     llm_timeout_s: float = Field(default=60.0, gt=0.0, le=3600.0)
     llm_max_retries: int = Field(default=2, ge=0, le=10)
     # Tokens one sync or ingest run may spend (prompt + completion); 0 = no limit. Answers are not counted.
@@ -459,11 +467,11 @@ class Settings(BaseSettings):
     def _check_index(cls, value: str) -> str:
         # Elasticsearch index names: lowercase, no spaces or the characters it forbids.
         if not value or value != value.lower() or any(c in value for c in ' "*\\<|,>/?#:'):
-            raise ValueError("must be a lowercase Elasticsearch index name without spaces or \\/*?\"<>|,#:")
+            raise ValueError('must be a lowercase Elasticsearch index name without spaces or \\/*?"<>|,#:')
         return value
 
     @model_validator(mode="after")
-    def _check_overlap(self) -> "Settings":
+    def _check_overlap(self) -> Settings:
         if self.chunk_overlap_words >= self.chunk_words:
             raise ValueError(
                 f"{ENV_PREFIX}CHUNK_OVERLAP_WORDS ({self.chunk_overlap_words}) must be smaller than "

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer_service import AnswerService
-from bot.cli import main
-from pipelines.ingest import Ingestor
+from bot.answering.service import AnswerService
+from bot.cli.main import main
+from pipelines.freshness.ingest import Ingestor
 from pipelines.settings import load_settings
 
 # (question as a student would ask it, {video that answers it: window in seconds where the answer is said})
@@ -84,7 +84,9 @@ def test_ask_json_contract_from_the_cli(indexed: Path, monkeypatch: pytest.Monke
     assert payload["citations"][0]["title"] == "What is perplexity?"
 
 
-def test_ask_batch_prints_one_json_object_per_line(indexed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ask_batch_prints_one_json_object_per_line(
+    indexed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("COURSE_TA_DATA_DIR", str(indexed))
     questions = tmp_path / "questions.txt"
     questions.write_text(f"{QUESTIONS[1][0]}\n\n{NOT_COVERED[0]}\n{'x' * 5000}\n")

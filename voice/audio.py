@@ -45,12 +45,12 @@ class Audio:
         return buffer.getvalue()
 
     @classmethod
-    def from_int16(cls, pcm: bytes | np.ndarray, sample_rate: int) -> "Audio":
+    def from_int16(cls, pcm: bytes | np.ndarray, sample_rate: int) -> Audio:
         data = np.frombuffer(pcm, dtype="<i2") if isinstance(pcm, (bytes, bytearray, memoryview)) else pcm
         return cls(data.astype(np.float32) / 32768.0, sample_rate)
 
     @classmethod
-    def from_wav(cls, data: bytes) -> "Audio":
+    def from_wav(cls, data: bytes) -> Audio:
         """Read a 16-bit PCM WAV (mono or multi-channel, downmixed)."""
         try:
             with wave.open(io.BytesIO(data), "rb") as wav:

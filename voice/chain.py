@@ -89,7 +89,7 @@ class VoiceChain:
             logger.info("voice backend %s did not speak (%s): %s", backend.name, attempt.record.outcome, attempt.record.reason)
         return result
 
-    def _try(self, backend: SpeechBackend, text: str, voice: str, started: float) -> "_Outcome":
+    def _try(self, backend: SpeechBackend, text: str, voice: str, started: float) -> _Outcome:
         def elapsed() -> float:
             return time.perf_counter() - started
 

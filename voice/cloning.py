@@ -39,7 +39,9 @@ def clone_voice(name: str, clip_paths: list[Path], settings: Settings, convert: 
     unique = {report.audio.to_wav(): report for report in reports}  # the same clip twice counts once
     total = sum(report.duration_s for report in unique.values())
     if total < MIN_TOTAL_SECONDS:
-        raise ReferenceClipError(f"only {total:.1f} s of distinct speech in all clips; give at least {MIN_TOTAL_SECONDS:g} s (30 s to a few minutes clones best)")
+        raise ReferenceClipError(
+            f"only {total:.1f} s of distinct speech in all clips; give at least {MIN_TOTAL_SECONDS:g} s (30 s to a few minutes clones best)"
+        )
     stored = store_clips(list(unique.values()), clips_folder)
     keep = {clip.path.name for clip in stored}
     for old in clips_folder.glob("*.wav"):

@@ -8,13 +8,38 @@ from __future__ import annotations
 
 import re
 
-_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-         "sixteen seventeen eighteen nineteen").split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 _SCALES = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, "thousand"))
 _ORDINAL_WORDS = {
-    "one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
-    "nine": "ninth", "twelve": "twelfth",
+    "one": "first",
+    "two": "second",
+    "three": "third",
+    "five": "fifth",
+    "eight": "eighth",
+    "nine": "ninth",
+    "twelve": "twelfth",
 }
 MAX_SPOKEN = 10**15 - 1
 
@@ -79,7 +104,7 @@ def digits_words(digits: str) -> str:
 
 
 def decimal_words(text: str) -> str:
-    """"3.14" → "three point one four"; the integer part as a cardinal, decimals digit by digit."""
+    """ "3.14" → "three point one four"; the integer part as a cardinal, decimals digit by digit."""
     whole, _, fraction = text.partition(".")
     spoken = number_to_words(int(whole.replace(",", "") or "0"))
     return f"{spoken} point {digits_words(fraction)}" if fraction else spoken

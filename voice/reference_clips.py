@@ -71,11 +71,15 @@ def check_clip(path: Path, convert: bool = False) -> ClipReport:
         raise ReferenceClipError(f"{path}: too long ({duration:.1f} s); cut it into clips of at most {MAX_SECONDS:g} s")
     if not convert:
         if info.channels != 1:
-            raise ReferenceClipError(f"{path}: {info.channels} channels; reference clips must be mono ({_fix_hint(path)}, or pass --convert)")
+            raise ReferenceClipError(
+                f"{path}: {info.channels} channels; reference clips must be mono ({_fix_hint(path)}, or pass --convert)"
+            )
         if info.sample_rate not in STANDARD_RATES:
             raise ReferenceClipError(f"{path}: unusual sample rate {info.sample_rate} Hz ({_fix_hint(path)}, or pass --convert)")
     if info.sample_rate < MIN_SAMPLE_RATE:
-        raise ReferenceClipError(f"{path}: sample rate {info.sample_rate} Hz is too low for cloning (at least {MIN_SAMPLE_RATE} Hz; re-record, upsampling adds nothing)")
+        raise ReferenceClipError(
+            f"{path}: sample rate {info.sample_rate} Hz is too low for cloning (at least {MIN_SAMPLE_RATE} Hz; re-record, upsampling adds nothing)"
+        )
     _check_levels(path, audio)
     return ClipReport(path, duration, info.sample_rate, info.channels, resample(audio, TARGET_RATE))
 

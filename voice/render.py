@@ -122,7 +122,11 @@ class VoiceRenderer:
             return clip
         clip.duration_s = result.audio.duration_s
         try:
-            self.cache.put(keys[backend.name], clip.files, {"duration_s": clip.duration_s, "backend": backend.name, "voice": clip.voice, "text": speech.text})
+            self.cache.put(
+                keys[backend.name],
+                clip.files,
+                {"duration_s": clip.duration_s, "backend": backend.name, "voice": clip.voice, "text": speech.text},
+            )
         except OSError as error:
             logger.warning("could not cache clip: %s", error)
         return clip

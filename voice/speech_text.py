@@ -76,10 +76,23 @@ _ABBREVIATIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 _UNITS = {
-    "ms": "milliseconds", "s": "seconds", "min": "minutes", "h": "hours", "x": "times",
-    "kb": "kilobytes", "mb": "megabytes", "gb": "gigabytes", "tb": "terabytes",
-    "hz": "hertz", "khz": "kilohertz", "mhz": "megahertz", "ghz": "gigahertz",
-    "km": "kilometers", "cm": "centimeters", "mm": "millimeters", "kg": "kilograms",
+    "ms": "milliseconds",
+    "s": "seconds",
+    "min": "minutes",
+    "h": "hours",
+    "x": "times",
+    "kb": "kilobytes",
+    "mb": "megabytes",
+    "gb": "gigabytes",
+    "tb": "terabytes",
+    "hz": "hertz",
+    "khz": "kilohertz",
+    "mhz": "megahertz",
+    "ghz": "gigahertz",
+    "km": "kilometers",
+    "cm": "centimeters",
+    "mm": "millimeters",
+    "kg": "kilograms",
 }
 _NUMBER_UNIT = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)\s?(" + "|".join(sorted(_UNITS, key=len, reverse=True)) + r")\b", re.IGNORECASE)
 _SYMBOLS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -121,8 +134,20 @@ def _remove_unreadable(text: str) -> str:
     return "".join(kept)
 
 
-_PUNCTUATION = {"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": ", ",
-                "\u2026": "...", "\u00a0": " ", "\u3002": ". ", "\uff0c": ", ", "\uff01": "! ", "\uff1f": "? "}
+_PUNCTUATION = {
+    "\u2019": "'",
+    "\u2018": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2013": "-",
+    "\u2014": ", ",
+    "\u2026": "...",
+    "\u00a0": " ",
+    "\u3002": ". ",
+    "\uff0c": ", ",
+    "\uff01": "! ",
+    "\uff1f": "? ",
+}
 
 
 def _strip_markup(text: str) -> str:
@@ -224,8 +249,7 @@ def prepare_speech_text(text: str, max_seconds: float = 45.0, words_per_minute: 
     cleaned = _tidy(_spell_out(_lines_to_sentences(cleaned)))
     if not re.search(r"[A-Za-z]", cleaned):
         raise SpeechTextError(
-            "nothing to say: after removing links, code, citation markers, emoji and non-Latin script "
-            "no readable words are left"
+            "nothing to say: after removing links, code, citation markers, emoji and non-Latin script no readable words are left"
         )
     if cleaned[-1] not in ".!?":
         cleaned += "."

@@ -74,10 +74,10 @@ class CourseTABot(discord.Client):
         self.ta = ta
         self.sync_on_start = sync
         self.tree = CourseTATree(self)
-        from bot.discord import ask, summary, voice_commands
+        from bot.discord import ask, summary_command, voice_commands
 
         ask.setup(self)
-        summary.setup(self)
+        summary_command.setup(self)
         voice_commands.setup(self)
 
     async def setup_hook(self) -> None:
@@ -111,6 +111,8 @@ class CourseTABot(discord.Client):
         await super().close()
 
 
-def build_bot(settings, *, service=None, renderer=None, voice_client_class: type[discord.VoiceClient] = discord.VoiceClient, sync: bool = True) -> CourseTABot:  # type: ignore[no-untyped-def]
+def build_bot(
+    settings, *, service=None, renderer=None, voice_client_class: type[discord.VoiceClient] = discord.VoiceClient, sync: bool = True
+) -> CourseTABot:  # type: ignore[no-untyped-def]
     """The bot as ``course-ta serve discord`` runs it; every argument past ``settings`` is for reuse."""
     return CourseTABot(CourseTA(settings, service, renderer, voice_client_class), sync=sync)

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.answer_service import QuestionError
+from bot.answering.service import QuestionError
 from bot.discord.audio_source import ClipSourceError, clip_source
-from bot.discord.guards import GuardRejected
 from bot.discord.embeds import VoiceNote, answer_embeds, clip_text, error_embed, sources_embed
+from bot.discord.guards import GuardRejected
 from bot.discord.voice_queue import VoiceUnavailable, caller_voice_channel
 from pipelines.domain import Answer, Turn
 from voice.render import Clip
@@ -32,21 +32,27 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ANSWER_FAILED = (
-    "Sorry, I couldn't search the lectures just now ({reason}). Please try again in a minute; "
-    "if it keeps happening, tell the course staff."
+    "Sorry, I couldn't search the lectures just now ({reason}). Please try again in a minute; if it keeps happening, tell the course staff."
 )
 CLIP_EXPIRED = "That clip is no longer in my memory (I keep the most recent ones). Ask again to hear it."
 
 
 class PlayButton(discord.ui.DynamicItem[discord.ui.Button], template=r"course-ta:play:(?P<key>[0-9a-f]{16})"):
-    """"▶ Play in voice" under an answer; the custom id names the clip, so it survives view timeouts."""
+    """ "▶ Play in voice" under an answer; the custom id names the clip, so it survives view timeouts."""
 
     def __init__(self, key: str) -> None:
-        super().__init__(discord.ui.Button(label="Play in voice", emoji="\N{SPEAKER WITH THREE SOUND WAVES}", style=discord.ButtonStyle.secondary, custom_id=f"course-ta:play:{key}"))
+        super().__init__(
+            discord.ui.Button(
+                label="Play in voice",
+                emoji="\N{SPEAKER WITH THREE SOUND WAVES}",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"course-ta:play:{key}",
+            )
+        )
         self.key = key
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]) -> "PlayButton":
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]) -> PlayButton:
         return cls(match["key"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -105,11 +111,19 @@ def failure_reason(error: BaseException) -> str:
 
 def answer_payloads(answer: Answer, clip: Clip | None) -> tuple[list[discord.Embed], discord.File | None, str | None]:
     """Embeds, the clip file (or None) and the clip key for the play button."""
-    note = VoiceNote(clip.backend, clip.voice) if clip is not None and clip.ok else VoiceNote(None, None, clip.error if clip else "voice not requested")
+    note = (
+        VoiceNote(clip.backend, clip.voice)
+        if clip is not None and clip.ok
+        else VoiceNote(None, None, clip.error if clip else "voice not requested")
+    )
     embeds = answer_embeds(answer, note)
     if clip is None or not clip.ok or not clip.ogg:
         return embeds, None, None
-    return embeds, discord.File(io.BytesIO(clip.ogg), filename="answer.ogg", description=clip_text(f"Spoken answer: {clip.text}", 1024)), secrets.token_hex(8)
+    return (
+        embeds,
+        discord.File(io.BytesIO(clip.ogg), filename="answer.ogg", description=clip_text(f"Spoken answer: {clip.text}", 1024)),
+        secrets.token_hex(8),
+    )
 
 
 def play_view(key: str | None) -> discord.ui.View:
@@ -165,7 +179,9 @@ async def sources_command(interaction: discord.Interaction) -> None:
     bot: CourseTABot = interaction.client  # type: ignore[assignment]
     answer = bot.ta.conversations.last_answer(interaction.channel_id or 0, interaction.user.id)
     if answer is None:
-        await interaction.response.send_message(embed=error_embed("You haven't asked anything in this channel yet. Use /ask first."), ephemeral=True)
+        await interaction.response.send_message(
+            embed=error_embed("You haven't asked anything in this channel yet. Use /ask first."), ephemeral=True
+        )
         return
     await interaction.response.send_message(embed=sources_embed(answer), ephemeral=True)
 
@@ -211,5 +227,7 @@ def setup(bot: CourseTABot) -> None:
     )
     ask = app_commands.describe(question="What do you want to know?", speak="Also play the answer in your voice channel")(ask)
     bot.tree.add_command(ask)
-    bot.tree.add_command(app_commands.Command(name="sources", description="Show the sources of your last answer here", callback=sources_command))
+    bot.tree.add_command(
+        app_commands.Command(name="sources", description="Show the sources of your last answer here", callback=sources_command)
+    )
     bot.add_dynamic_items(PlayButton)

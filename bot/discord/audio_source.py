@@ -16,7 +16,6 @@ import discord
 import numpy as np
 
 from voice.encoding import AudioDecodeError, decode_samples
-
 from voice.render import Clip
 
 SAMPLE_RATE = 48_000

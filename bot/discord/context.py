@@ -14,12 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import discord
 
-from bot.answer_service import AnswerService
+from bot.answering.service import AnswerService
 from bot.discord.conversations import Conversations
 from bot.discord.guards import DiscordGuards
-from bot.discord.summaries import VideoCatalog
 from bot.discord.voice_queue import VoicePlayback
 from pipelines.domain import Answer, Turn
+from pipelines.search.video_catalog import VideoCatalog
 from pipelines.settings import Settings
 from voice.render import Clip, VoiceRenderer, get_renderer
 

@@ -96,7 +96,7 @@ def answer_embeds(answer: Answer, voice: VoiceNote) -> list[discord.Embed]:
     first_room = max(200, min(DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - overhead - 10))
     text = answer.text.strip() or "(empty answer)"
     head = split_text(text, first_room)[0]
-    rest = text[len(head):].strip() if len(head) < len(text) else ""
+    rest = text[len(head) :].strip() if len(head) < len(text) else ""
     first = discord.Embed(title=title, description=head, colour=colour)
     for name, value in fields:
         first.add_field(name=name, value=value, inline=False)

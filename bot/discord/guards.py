@@ -1,6 +1,6 @@
 """Who may use the bot where: allowed guilds and channels, bots ignored, per-user cooldown.
 
-Built on the platform-neutral guards of ``bot/guards.py`` (channel allow-list, sliding-window rate
+Built on the platform-neutral guards of ``bot/answering/guards.py`` (channel allow-list, sliding-window rate
 limit) plus Discord's extra level, the guild allow-list. Place checks run once per interaction in
 the command tree's ``interaction_check``, before any work; the cooldown is charged inside /ask and
 /summary after the question is validated, so a rejected empty question costs nothing. A rejection
@@ -12,7 +12,7 @@ from __future__ import annotations
 import discord
 from discord import app_commands
 
-from bot.guards import ChannelAllowList, RateLimiter
+from bot.answering.guards import ChannelAllowList, RateLimiter
 from pipelines.settings import Settings
 
 

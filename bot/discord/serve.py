@@ -18,7 +18,11 @@ def serve_discord(settings: Settings) -> None:
         raise SettingsError("DISCORD_TOKEN is not set: copy the bot token from the Developer Portal (Bot → Reset Token)")
     bot = build_bot(settings)
     where = f"test guild {settings.discord_test_guild_id}" if settings.discord_test_guild_id else "all servers (global sync)"
-    print(f"course-ta: Discord bot starting; commands sync to {where}; answering from {settings.describe_store()}", file=sys.stderr, flush=True)
+    print(
+        f"course-ta: Discord bot starting; commands sync to {where}; answering from {settings.describe_store()}",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         # log_handler=None: our CLI already configured logging; discord.py never logs the token.
         bot.run(settings.discord_token.get_secret_value().strip(), log_handler=None, log_level=logging.INFO)

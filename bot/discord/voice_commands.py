@@ -27,7 +27,9 @@ async def join_command(interaction: discord.Interaction) -> None:
     except VoiceUnavailable as error:
         await interaction.followup.send(str(error), ephemeral=True)
         return
-    await interaction.followup.send(f"Joined {channel.mention}. Use /ask with speak:True, or the Play button under an answer.", ephemeral=True)
+    await interaction.followup.send(
+        f"Joined {channel.mention}. Use /ask with speak:True, or the Play button under an answer.", ephemeral=True
+    )
 
 
 async def leave_command(interaction: discord.Interaction) -> None:

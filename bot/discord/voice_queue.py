@@ -100,7 +100,7 @@ class GuildVoice:
             else:
                 try:
                     self.voice_client = await channel.connect(cls=self.voice_client_class, self_deaf=True, timeout=CONNECT_TIMEOUT_S)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     raise VoiceUnavailable(f"I could not connect to {channel.mention} in time; please try again.") from None
                 except discord.ClientException as error:
                     raise VoiceUnavailable(f"I could not join {channel.mention}: {error}") from None

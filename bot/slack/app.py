@@ -17,9 +17,9 @@ from slack_bolt import Ack, App, BoltContext, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.answer_service import AnswerService
-from bot.feedback import AnswerLog, UnknownAnswer
-from bot.guards import ChannelAllowList, RateLimiter, SeenEvents
+from bot.answering.feedback import AnswerLog, UnknownAnswer
+from bot.answering.guards import ChannelAllowList, RateLimiter, SeenEvents
+from bot.answering.service import AnswerService
 from bot.slack.blocks import FEEDBACK_DOWN, FEEDBACK_UP
 from bot.slack.flow import AnswerFlow
 from bot.slack.triage import Triage, Triager

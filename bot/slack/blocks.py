@@ -95,8 +95,18 @@ def feedback_block(answer_id: str) -> Block:
         "type": "actions",
         "block_id": f"feedback:{answer_id}",
         "elements": [
-            {"type": "button", "action_id": FEEDBACK_UP, "value": answer_id, "text": {"type": "plain_text", "text": ":+1: Helpful", "emoji": True}},
-            {"type": "button", "action_id": FEEDBACK_DOWN, "value": answer_id, "text": {"type": "plain_text", "text": ":-1: Not helpful", "emoji": True}},
+            {
+                "type": "button",
+                "action_id": FEEDBACK_UP,
+                "value": answer_id,
+                "text": {"type": "plain_text", "text": ":+1: Helpful", "emoji": True},
+            },
+            {
+                "type": "button",
+                "action_id": FEEDBACK_DOWN,
+                "value": answer_id,
+                "text": {"type": "plain_text", "text": ":-1: Not helpful", "emoji": True},
+            },
         ],
     }
 

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.answer_service import AnswerService, QuestionError
-from bot.feedback import AnswerLog
+from bot.answering.feedback import AnswerLog
+from bot.answering.service import AnswerService, QuestionError
 from bot.slack.blocks import answer_blocks, notice_blocks
 from bot.slack.reply import ThreadReply
 from bot.slack.triage import ANSWER, PLATFORM, REFUSE, Triage
@@ -74,7 +74,7 @@ class AnswerFlow:
             reply.final(str(error), notice_blocks(str(error), ":pencil2:"))
             self._react(client, triage, "reactions_remove")
             return
-        except Exception as error:  # noqa: BLE001 - any failure must reach the student as a message
+        except Exception as error:
             logger.exception("answering %s in %s failed", triage.ts, triage.channel)
             message = failure_message(error)
             reply.final(message, notice_blocks(message))
@@ -113,7 +113,9 @@ class AnswerFlow:
     def _refuse(self, triage: Triage, client: WebClient) -> None:
         """Refusals concern only the asker: an ephemeral message, in the thread when there is one."""
         try:
-            client.chat_postEphemeral(channel=triage.channel, user=triage.user, thread_ts=triage.thread_ts if triage.follow_up else None, text=triage.why)
+            client.chat_postEphemeral(
+                channel=triage.channel, user=triage.user, thread_ts=triage.thread_ts if triage.follow_up else None, text=triage.why
+            )
         except SlackApiError as error:
             logger.warning("could not tell %s why: %s", triage.user, error.response.get("error"))
 

@@ -31,7 +31,7 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+    def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s - %s", self.address_string(), format % args)
 
 
@@ -73,7 +73,6 @@ def serve_http(bot: SlackBot) -> None:
 def serve_socket_mode(bot: SlackBot) -> None:
     """Connect out to Slack over a WebSocket (SLACK_APP_TOKEN); blocks until interrupted."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
-
     from slack_sdk import WebClient
 
     assert bot.settings.slack_app_token is not None

@@ -13,8 +13,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bot.feedback import AnswerLog
-from bot.guards import ChannelAllowList, RateLimiter, SeenEvents
+from bot.answering.feedback import AnswerLog
+from bot.answering.guards import ChannelAllowList, RateLimiter, SeenEvents
 from bot.slack.mentions import question_text
 
 logger = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ class LLMCache:
         self.misses = 0
 
     @classmethod
-    def for_settings(cls, settings: Settings) -> "LLMCache":
+    def for_settings(cls, settings: Settings) -> LLMCache:
         return cls(settings.data_dir / "cache" / "llm")
 
     @staticmethod

@@ -169,8 +169,12 @@ class LLMClient:
         result.seconds = seconds
         logger.info(
             "llm %s: %d prompt + %d completion tokens%s in %.2fs (run total %d)",
-            stage, result.prompt_tokens, result.completion_tokens, " (estimated)" if result.estimated else "",
-            seconds, self.usage.total_tokens,
+            stage,
+            result.prompt_tokens,
+            result.completion_tokens,
+            " (estimated)" if result.estimated else "",
+            seconds,
+            self.usage.total_tokens,
         )
         return result
 

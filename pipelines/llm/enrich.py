@@ -15,6 +15,7 @@ from typing import Any
 
 from haystack import Document
 
+from pipelines.corpus.sentences import segments_to_sentences
 from pipelines.domain import Segment, Sentence, Video
 from pipelines.llm.cache import LLMCache
 from pipelines.llm.client import LLMClient, Usage, llm_configured
@@ -28,7 +29,6 @@ from pipelines.llm.summaries import (
     summarize,
     summary_documents,
 )
-from pipelines.sentences import segments_to_sentences
 from pipelines.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class Enricher:
     def embedder(self) -> Any:
         with self._lock:
             if self._embedder is None:
-                from pipelines.embedders import document_embedder
+                from pipelines.search.embedders import document_embedder
 
                 self._embedder = document_embedder(self.settings, with_title=False)
                 self._embedder.warm_up()

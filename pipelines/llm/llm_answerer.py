@@ -26,13 +26,15 @@ from haystack import Document, component, default_to_dict
 from pipelines.domain import Answer, Citation, Turn, deep_link
 from pipelines.llm.client import LLMClient, LLMError
 from pipelines.llm.prompts import ANSWER_SYSTEM, answer_messages
-from pipelines.offline_answerer import OfflineAnswerer, chunk_sentences
+from pipelines.search.offline_answerer import OfflineAnswerer, chunk_sentences
 
 logger = logging.getLogger(__name__)
 
 STAGE = "answer"
 NOT_COVERED = "The lectures don't seem to cover that, so I won't guess."
-_MARKER = re.compile(r"\[\s*(?:(?:passages?|sources?)\s*)?(\d{1,3}(?:\s*(?:,|;|and|&)\s*(?:(?:passages?|sources?)\s*)?\d{1,3})*)\s*\]", re.I)
+_MARKER = re.compile(
+    r"\[\s*(?:(?:passages?|sources?)\s*)?(\d{1,3}(?:\s*(?:,|;|and|&)\s*(?:(?:passages?|sources?)\s*)?\d{1,3})*)\s*\]", re.I
+)
 _MAX_MARKER = 40
 QUOTE_MIN_WORDS = 10
 
@@ -47,7 +49,7 @@ class StreamSink:
         if text:
             self.callback(text)
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> "StreamSink":
+    def __deepcopy__(self, memo: dict[int, Any]) -> StreamSink:
         return self
 
 
@@ -123,7 +125,9 @@ def _tidy(text: str) -> str:
 def _leaks_prompt(text: str) -> bool:
     """True when the reply repeats a sentence of our system prompt (a prompt-extraction attempt)."""
     flat = " ".join(text.lower().split())
-    return any(len(piece) >= 30 and piece in flat for piece in (" ".join(p.lower().split()) for p in re.split(r"(?<=[.:])\s+", ANSWER_SYSTEM)))
+    return any(
+        len(piece) >= 30 and piece in flat for piece in (" ".join(p.lower().split()) for p in re.split(r"(?<=[.:])\s+", ANSWER_SYSTEM))
+    )
 
 
 @component
@@ -155,10 +159,12 @@ class LLMAnswerer:
         rewriter = CitationRewriter(len(passages))
         stream: Callable[[str], None] | None = None
         if on_text is not None:
+
             def stream(delta: str) -> None:
                 piece = rewriter.feed(delta)
                 if piece:
                     on_text(piece)
+
         messages = answer_messages(
             question,
             [(str(d.meta.get("title") or d.meta.get("video_id")), d.meta.get("start_s"), d.content or "") for d in passages],
@@ -225,10 +231,12 @@ class LLMAnswerer:
         return citations
 
     def to_dict(self) -> dict[str, Any]:
-        return default_to_dict(self, offline=self.offline.to_dict(), model=self.client.model, max_passages=self.max_passages, max_tokens=self.max_tokens)
+        return default_to_dict(
+            self, offline=self.offline.to_dict(), model=self.client.model, max_passages=self.max_passages, max_tokens=self.max_tokens
+        )
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "LLMAnswerer":
+    def from_dict(cls, data: dict[str, Any]) -> LLMAnswerer:
         """Rebuilt from the current settings: the API key is never part of a serialized pipeline."""
         from pipelines.settings import load_settings
 

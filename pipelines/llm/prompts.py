@@ -33,8 +33,7 @@ SUMMARY_MAP_SYSTEM = (
     "You summarize a part of a lecture transcript whose sentences are numbered [n]. Reply with a JSON "
     'object {"summary": "<2-4 sentence summary of this part>", "points": [{"point": "<one salient '
     'point, one sentence>", "sentence": <number of the sentence it comes from>}]} with 2 to 5 points, '
-    "each point taken from what the speaker actually says and linked to the sentence that says it. "
-    + DATA_RULE
+    "each point taken from what the speaker actually says and linked to the sentence that says it. " + DATA_RULE
 )
 
 SUMMARY_REDUCE_SYSTEM = (
@@ -49,7 +48,7 @@ ANSWER_SYSTEM = (
     "numbered lecture passages provided. Be concise (at most about 120 words). After every claim, cite "
     "the passage(s) it comes from by number in square brackets, like [1] or [2][3]. Cite only passage "
     "numbers that exist. If the passages do not answer the question, reply exactly: "
-    "\"The lectures don't cover this.\" and cite nothing. Earlier turns of the conversation are given "
+    '"The lectures don\'t cover this." and cite nothing. Earlier turns of the conversation are given '
     "for follow-up questions; resolve references like 'the second one' with them. " + DATA_RULE
 )
 

@@ -8,7 +8,7 @@ their timestamps, always come from the original: a sentence's start is its first
 The model may still misbehave (drop a passage, invent one, answer an instruction spoken in the
 lecture). Alignment measures exactly that; a window whose output drops or adds more than a few
 words is rejected as a whole and keeps the deterministic pseudo-sentence segmentation of
-``pipelines.sentences`` (the offline path), with the reason logged.
+``pipelines.corpus.sentences`` (the offline path), with the reason logged.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import logging
 import re
 from dataclasses import dataclass, field, replace
 
+from pipelines.corpus.sentences import TimedWord, split_sentences, timed_words
 from pipelines.domain import Segment, Sentence
 from pipelines.llm.cache import LLMCache
 from pipelines.llm.client import LLMClient, LLMError
 from pipelines.llm.prompts import PROMPT_VERSION, repunctuate_messages
-from pipelines.sentences import TimedWord, split_sentences, timed_words
 
 logger = logging.getLogger(__name__)
 

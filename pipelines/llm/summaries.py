@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from haystack import Document
 
-from pipelines.chunking import SUMMARY_KIND, window_document
+from pipelines.corpus.chunking import SUMMARY_KIND, window_document
 from pipelines.domain import Sentence, Video
 from pipelines.llm.cache import LLMCache
 from pipelines.llm.client import LLMClient, LLMError
@@ -69,7 +69,7 @@ class VideoSummary:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "VideoSummary":
+    def from_dict(cls, data: dict[str, Any]) -> VideoSummary:
         points = [SalientPoint(**p) for p in data.get("points", [])]
         return cls(**{**data, "points": points})
 
@@ -82,14 +82,19 @@ def point_count(sentences: list[Sentence]) -> int:
 
 def source_hash(video: Video, sentences: list[Sentence], method: str) -> str:
     payload = json.dumps(
-        {"title": video.title, "method": method, "v": [PROMPT_VERSION, EXTRACTIVE_VERSION],
-         "sentences": [[s.text, s.start, s.end] for s in sentences]},
+        {
+            "title": video.title,
+            "method": method,
+            "v": [PROMPT_VERSION, EXTRACTIVE_VERSION],
+            "sentences": [[s.text, s.start, s.end] for s in sentences],
+        },
         ensure_ascii=False,
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 # -- storage -------------------------------------------------------------------------------------
+
 
 def summaries_dir(settings: Settings) -> Path:
     return settings.data_dir / "summaries"
@@ -139,6 +144,7 @@ def summary_documents(video: Video, summary: VideoSummary, embedding_model: str)
 
 # -- extractive -------------------------------------------------------------------------------------
 
+
 def extractive_summary(video: Video, sentences: list[Sentence], embedder: Any) -> VideoSummary:
     """The most central sentences by embedding, spread over the video, in the order they are said."""
     candidates = [s for s in sentences if MIN_POINT_WORDS <= len(s.text.split()) <= MAX_POINT_WORDS]
@@ -170,6 +176,7 @@ def extractive_summary(video: Video, sentences: list[Sentence], embedder: Any) -
 
 
 # -- LLM map-reduce ---------------------------------------------------------------------------------
+
 
 def _json_object(text: str) -> dict[str, Any]:
     """The JSON object in a reply, tolerating code fences and chatter around it."""

@@ -15,11 +15,11 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
-from aiohttp import web  # noqa: E402
+from aiohttp import web
 
-from pipelines.settings import Settings, load_settings  # noqa: E402
-from voice.audio import Audio  # noqa: E402
-from voice.backends.piper import PiperBackend  # noqa: E402
+from pipelines.settings import Settings, load_settings
+from voice.audio import Audio
+from voice.backends.piper import PiperBackend
 
 
 @pytest.fixture

@@ -4,17 +4,25 @@ import argparse
 
 import pytest
 
-from bot.commands import say, voice_clone
+from bot.cli import say, voice_clone
 from voice.cache import ClipCache, cache_key
 
 
 def test_cache_key_depends_on_everything_that_changes_the_sound():
     base = cache_key("Hello.", "piper", "instructor", {"length_scale": None})
     assert base == cache_key("Hello.", "piper", "instructor", {"length_scale": None})
-    assert len({base, cache_key("Hello!", "piper", "instructor", {"length_scale": None}),
+    assert (
+        len(
+            {
+                base,
+                cache_key("Hello!", "piper", "instructor", {"length_scale": None}),
                 cache_key("Hello.", "tortoise", "instructor", {"length_scale": None}),
                 cache_key("Hello.", "piper", "other", {"length_scale": None}),
-                cache_key("Hello.", "piper", "instructor", {"length_scale": 1.2})}) == 5
+                cache_key("Hello.", "piper", "instructor", {"length_scale": 1.2}),
+            }
+        )
+        == 5
+    )
 
 
 def test_cache_round_trip_truncation_and_eviction(tmp_path):

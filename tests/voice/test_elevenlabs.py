@@ -12,7 +12,12 @@ from voice.encoding import encode
 from voice.render import VoiceRenderer, build_backends
 
 API_KEY = "sk_test_0123456789abcdef"
-QUOTA = {"detail": {"status": "quota_exceeded", "message": "This request exceeds your quota of 10000. You have 12 credits remaining, while 85 credits are required for this request."}}
+QUOTA = {
+    "detail": {
+        "status": "quota_exceeded",
+        "message": "This request exceeds your quota of 10000. You have 12 credits remaining, while 85 credits are required for this request.",
+    }
+}
 RATE = {"detail": {"status": "too_many_concurrent_requests", "message": "Too many concurrent requests for your subscription."}}
 
 
@@ -73,7 +78,9 @@ def test_clone_once_synthesize_and_fall_through_on_quota(make_settings, fake, sp
         assert "tortoise" in report.failed
         again = clone_voice("instructor", [speech_clip, speech_clip], settings)
         assert again.backends["elevenlabs"].startswith("already cloned")
-        assert [c for c in fake.calls if c[0] == "add"] == [("add", {"name": "course-ta instructor", "files": 1, "first_type": "audio/wav"})]
+        assert [c for c in fake.calls if c[0] == "add"] == [
+            ("add", {"name": "course-ta instructor", "files": 1, "first_type": "audio/wav"})
+        ]
 
         renderer = VoiceRenderer(settings, build_backends(settings))
         clip = renderer.render("The hosted voice answers first [1].")

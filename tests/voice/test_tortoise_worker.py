@@ -94,7 +94,14 @@ def test_http_contract(engine, model, speech_clip, serve_app):
             "long": httpx.post(f"{url}/synthesize", json={"text": "word " * 1000, "voice": "instructor"}),
             "clip": httpx.put(f"{url}/voices/bad", files=[("clips", ("x.wav", b"not a wav", "audio/wav"))]),
         }
-        assert {k: r.status_code for k, r in errors.items()} == {"empty": 400, "preset": 400, "voice": 404, "json": 400, "long": 400, "clip": 400}
+        assert {k: r.status_code for k, r in errors.items()} == {
+            "empty": 400,
+            "preset": 400,
+            "voice": 404,
+            "json": 400,
+            "long": 400,
+            "clip": 400,
+        }
         assert "unknown preset" in errors["preset"].json()["error"]
 
 

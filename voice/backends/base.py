@@ -24,11 +24,11 @@ class Availability:
     reason: str = ""
 
     @classmethod
-    def yes(cls) -> "Availability":
+    def yes(cls) -> Availability:
         return cls(True)
 
     @classmethod
-    def no(cls, reason: str) -> "Availability":
+    def no(cls, reason: str) -> Availability:
         return cls(False, reason)
 
     def __bool__(self) -> bool:
@@ -56,7 +56,7 @@ class SpeechBackend(Protocol):
 class CloningBackend(SpeechBackend, Protocol):
     """A backend that can learn a voice from reference clips."""
 
-    def clone(self, voice: str, clips: list["ReferenceClipFile"]) -> str:
+    def clone(self, voice: str, clips: list[ReferenceClipFile]) -> str:
         """Register ``voice`` from the clips; returns a short description of what was done."""
 
 
@@ -67,4 +67,3 @@ class ReferenceClipFile:
     path: Path
     sha256: str
     duration_s: float
-

@@ -45,7 +45,7 @@ class PiperBackend:
         self._lock = threading.Lock()  # one onnxruntime session, one synthesis at a time
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "PiperBackend":
+    def from_settings(cls, settings: Settings) -> PiperBackend:
         return cls(Path(settings.piper_voice) if settings.piper_voice else None, settings.piper_length_scale, settings.piper_timeout_s)
 
     @property

@@ -56,7 +56,9 @@ class TortoiseBackend:
         if not health.get("ready"):
             return Availability.no(f"worker not ready: {health.get('reason') or 'model not loaded'}")
         if voice not in health.get("voices", []):
-            return Availability.no(f"voice {voice!r} is not registered with the worker (run: course-ta voice clone --name {voice} CLIPS...)")
+            return Availability.no(
+                f"voice {voice!r} is not registered with the worker (run: course-ta voice clone --name {voice} CLIPS...)"
+            )
         return Availability.yes()
 
     def synthesize(self, text: str, voice: str) -> Audio:

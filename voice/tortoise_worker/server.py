@@ -67,7 +67,7 @@ async def synthesize(request: web.Request) -> web.Response:
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return _error(400, "body must be JSON: {\"text\", \"voice\", \"preset\"?}")
+        return _error(400, 'body must be JSON: {"text", "voice", "preset"?}')
     if not isinstance(body, dict) or not isinstance(body.get("text"), str) or not isinstance(body.get("voice"), str):
         return _error(400, "body must be a JSON object with string fields 'text' and 'voice'")
     preset = body.get("preset")

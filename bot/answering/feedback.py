@@ -1,0 +1,211 @@
+"""The answer log: every answer a bot posted, the thread it lives in, and the students' votes on it.
+
+One SQLite file under the data dir (``feedback.sqlite``). It serves two purposes with one record:
+threads (is this reply in a thread the bot answered? what was said there before?) and evaluation
+(👍/👎 with the exact question, answer and citations, exported with ``course-ta feedback export``).
+Platform-neutral: Slack and Discord write the same rows, told apart by ``platform``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipelines.domain import Answer, Turn
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+    id TEXT PRIMARY KEY,
+    platform TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    thread TEXT NOT NULL,
+    message TEXT,
+    user TEXT,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    grounded INTEGER NOT NULL,
+    citations TEXT NOT NULL,
+    store TEXT,
+    answerer TEXT,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS answers_by_thread ON answers (platform, channel, thread, created_at);
+CREATE TABLE IF NOT EXISTS votes (
+    answer_id TEXT NOT NULL REFERENCES answers(id),
+    user TEXT NOT NULL,
+    vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+    comment TEXT,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (answer_id, user)
+);
+"""
+
+EXPORT_FORMATS = ("jsonl", "csv")
+
+
+class UnknownAnswer(LookupError):
+    """A vote for an answer this log never recorded (another deployment's data dir, or a forged id)."""
+
+
+@dataclass(frozen=True)
+class VoteRecord:
+    answer_id: str
+    platform: str
+    channel: str
+    thread: str
+    asker: str | None
+    voter: str
+    vote: int
+    question: str
+    answer: str
+    grounded: bool
+    citations: list[dict[str, Any]]
+    answered_at: float
+    voted_at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "answer_id": self.answer_id,
+            "platform": self.platform,
+            "channel": self.channel,
+            "thread": self.thread,
+            "asker": self.asker,
+            "voter": self.voter,
+            "vote": self.vote,
+            "question": self.question,
+            "answer": self.answer,
+            "grounded": self.grounded,
+            "citations": self.citations,
+            "answered_at": _iso(self.answered_at),
+            "voted_at": _iso(self.voted_at),
+        }
+
+
+def _iso(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+class AnswerLog:
+    """Thread-safe: one short-lived connection per call, WAL so readers never block the writer."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._init_lock = threading.Lock()
+        self._ready = False
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        with self._init_lock:
+            if not self._ready:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with sqlite3.connect(self.path) as db:
+                    db.execute("PRAGMA journal_mode=WAL")
+                    db.executescript(_SCHEMA)
+                self._ready = True
+        db = sqlite3.connect(self.path, timeout=10.0)
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    def record_answer(self, platform: str, channel: str, thread: str, user: str | None, answer: Answer, message: str | None = None) -> str:
+        """Store a posted answer; returns its id (the value feedback buttons carry)."""
+        answer_id = uuid.uuid4().hex
+        citations = json.dumps([c.to_dict() for c in answer.citations], ensure_ascii=False)
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO answers (id, platform, channel, thread, message, user, question, answer, grounded, citations,"
+                " store, answerer, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    answer_id,
+                    platform,
+                    channel,
+                    thread,
+                    message,
+                    user,
+                    answer.question,
+                    answer.text,
+                    int(answer.grounded),
+                    citations,
+                    answer.store,
+                    answer.answerer,
+                    time.time(),
+                ),
+            )
+        return answer_id
+
+    def set_message(self, answer_id: str, message: str) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE answers SET message = ? WHERE id = ?", (message, answer_id))
+
+    def answered_thread(self, platform: str, channel: str, thread: str) -> bool:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT 1 FROM answers WHERE platform = ? AND channel = ? AND thread = ? LIMIT 1", (platform, channel, thread)
+            ).fetchone()
+        return row is not None
+
+    def thread_turns(self, platform: str, channel: str, thread: str, limit: int = 10) -> list[Turn]:
+        """The thread's earlier question/answer pairs, oldest first (the last ``limit``)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT question, answer FROM answers WHERE platform = ? AND channel = ? AND thread = ?"
+                " ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                (platform, channel, thread, limit),
+            ).fetchall()
+        return [Turn(question, answer) for question, answer in reversed(rows)]
+
+    def record_vote(self, answer_id: str, user: str, vote: int, comment: str | None = None) -> None:
+        """A student's latest vote on an answer wins (changing 👍 to 👎 replaces it)."""
+        if vote not in (-1, 1):
+            raise ValueError("vote must be 1 or -1")
+        with self._connect() as db:
+            if db.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is None:
+                raise UnknownAnswer(answer_id)
+            db.execute(
+                "INSERT INTO votes (answer_id, user, vote, comment, created_at) VALUES (?,?,?,?,?)"
+                " ON CONFLICT (answer_id, user) DO UPDATE SET vote = excluded.vote, comment = excluded.comment,"
+                " created_at = excluded.created_at",
+                (answer_id, user, vote, comment, time.time()),
+            )
+
+    def votes(self, since: float | None = None) -> list[VoteRecord]:
+        query = (
+            "SELECT a.id, a.platform, a.channel, a.thread, a.user, v.user, v.vote, a.question, a.answer, a.grounded,"
+            " a.citations, a.created_at, v.created_at FROM votes v JOIN answers a ON a.id = v.answer_id"
+        )
+        params: tuple[Any, ...] = ()
+        if since is not None:
+            query += " WHERE v.created_at >= ?"
+            params = (since,)
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY v.created_at, a.id, v.user", params).fetchall()
+        return [VoteRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), json.loads(r[10]), r[11], r[12]) for r in rows]
+
+
+def export_votes(records: list[VoteRecord], fmt: str) -> str:
+    """JSON lines (citations nested) or CSV (citations as a JSON column) for evaluation notebooks."""
+    if fmt == "jsonl":
+        return "".join(json.dumps(record.to_dict(), ensure_ascii=False) + "\n" for record in records)
+    if fmt == "csv":
+        out = io.StringIO()
+        columns = list(VoteRecord.__dataclass_fields__)
+        writer = csv.DictWriter(out, fieldnames=columns)
+        writer.writeheader()
+        for record in records:
+            row = record.to_dict()
+            row["citations"] = json.dumps(row["citations"], ensure_ascii=False)
+            writer.writerow(row)
+        return out.getvalue()
+    raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")

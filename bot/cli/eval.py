@@ -1,0 +1,98 @@
+"""``course-ta eval --questions FILE.jsonl``: retrieval quality of the indexed course, per question and overall.
+
+Runs every question through the real query pipeline (the one ``course-ta ask`` uses), prints a
+table, and with ``--json``/``--plot`` writes the full report and a hit@k chart. ``--compare``
+evaluates several configurations (retrieval modes, with/without the rerank stage) in one run so
+their numbers share the same index, questions and machine load. ``--calibrate`` picks the
+"not covered" threshold from the same answers and saves it under the data dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipelines.search.calibration import MAX_FALSE_DECLINES, calibrate, effective_min_relevance
+from pipelines.settings import load_settings
+from pipelines.stores.document_store import open_store
+from pipelines.training.evaluation.questions import QuestionFileError, read_questions
+from pipelines.training.evaluation.report import plot_hits, question_table, summary_table, write_json
+from pipelines.training.evaluation.runner import evaluate
+
+CONFIGURATIONS = ("bm25", "dense", "hybrid", "rerank")
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    parser = subcommands.add_parser("eval", help="evaluate search and answers on a dev question file")
+    parser.add_argument("--questions", required=True, type=Path, help='JSONL: {"question", "video_id", "start_s", "end_s"} per line')
+    parser.add_argument(
+        "--compare", default="hybrid", help=f"comma-separated configurations from {', '.join(CONFIGURATIONS)} (default hybrid)"
+    )
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the full report (per question and overall) here")
+    parser.add_argument("--plot", type=Path, metavar="FILE.png", help="write a hit@k bar chart per configuration")
+    parser.add_argument("--per-question", action="store_true", help="print one line per question too")
+    parser.add_argument("--calibrate", action="store_true", help="choose min_relevance from these answers and save it")
+    parser.add_argument(
+        "--max-false-declines",
+        type=float,
+        default=MAX_FALSE_DECLINES,
+        help=f"with --calibrate: most answerable questions a threshold may decline (default {MAX_FALSE_DECLINES})",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    names = [n.strip() for n in args.compare.split(",") if n.strip()]
+    unknown = [n for n in names if n not in CONFIGURATIONS]
+    if unknown or not names:
+        print(
+            f"course-ta eval: unknown configuration(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(CONFIGURATIONS)}",
+            file=sys.stderr,
+        )
+        return 2
+    if not 0 <= args.max_false_declines <= 1:
+        print(f"course-ta eval: --max-false-declines must be between 0 and 1, got {args.max_false_declines}", file=sys.stderr)
+        return 2
+    try:
+        questions = read_questions(args.questions)
+    except QuestionFileError as error:
+        print(f"course-ta eval: {error}", file=sys.stderr)
+        return 2
+    settings = load_settings()
+    if "rerank" in names and not settings.reranker_model:
+        print("course-ta eval: 'rerank' needs COURSE_TA_RERANKER_MODEL (a local cross-encoder directory)", file=sys.stderr)
+        return 2
+    bundle = open_store(settings)
+    if bundle.store.count_documents() == 0:
+        print("course-ta eval: nothing is indexed; run `course-ta ingest PATH` first", file=sys.stderr)
+        return 2
+    runs = []
+    for name in names:
+        configured = settings if name == "rerank" else settings.model_copy(update={"reranker_model": ""})
+        mode = "hybrid" if name == "rerank" else name
+        print(f"evaluating {name} on {len(questions)} questions...", file=sys.stderr)
+        runs.append(evaluate(configured, bundle, questions, name=name, mode=mode))  # type: ignore[arg-type]
+    for run_ in runs:
+        if args.per_question:
+            print(f"\n{run_.name}:\n{question_table(run_)}")
+    print()
+    print(summary_table(runs))
+    print(f"\nthreshold min_relevance={effective_min_relevance(settings)}; model {settings.embedding_model}")
+    extra: dict = {"questions_file": str(args.questions)}
+    if args.calibrate:
+        chosen = calibrate(runs[-1].results, settings.embedding_model, args.max_false_declines)
+        path = chosen.save(settings.data_dir)
+        extra["calibration"] = chosen.__dict__
+        print(
+            f"calibrated on {runs[-1].name}: min_relevance={chosen.min_relevance} (balanced accuracy {chosen.balanced_accuracy}: "
+            f"keeps {chosen.kept_answerable:.0%} of answerable, declines {chosen.declined_unanswerable:.0%} of unanswerable); "
+            f"saved to {path}; answers with this model use it unless COURSE_TA_MIN_RELEVANCE is set"
+        )
+    if args.json:
+        write_json(runs, args.json, extra)
+        print(f"report: {args.json}")
+    if args.plot:
+        plot_hits(runs, args.plot)
+        print(f"plot: {args.plot}")
+    return 0

@@ -1,0 +1,34 @@
+"""``course-ta status``: what is indexed, where, and with which model."""
+
+from __future__ import annotations
+
+import argparse
+
+from pipelines.freshness.ledger import ledger_status_lines
+from pipelines.settings import load_settings
+from pipelines.stores.document_store import open_store
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    parser = subcommands.add_parser("status", help="show videos, chunks, store, model and the freshness ledger")
+    parser.set_defaults(handler=run)
+
+
+def _count_kind(store, kind: str) -> int:
+    return store.count_documents_by_filter({"field": "meta.kind", "operator": "==", "value": kind})
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    bundle = open_store(settings)
+    # Counts come from the store's own count queries so this stays cheap on a large Elasticsearch index.
+    unique = bundle.store.count_unique_metadata_by_filter({}, ["video_id", "source"])
+    summaries = _count_kind(bundle.store, "summary")
+    print(f"data dir:   {settings.data_dir}")
+    print(f"store:      {settings.describe_store()}")
+    print(f"model:      {settings.embedding_model}")
+    print(f"videos:     {unique.get('video_id', 0)} (from {unique.get('source', 0)} source(s))")
+    print(f"chunks:     {_count_kind(bundle.store, 'chunk')}" + (f"  summaries: {summaries}" if summaries else ""))
+    for line in ledger_status_lines(settings):
+        print(line)
+    return 0

@@ -1,0 +1,1 @@
+"""Running the service: the process runner, health endpoint and structured logs."""

@@ -1,0 +1,111 @@
+"""One health endpoint for the whole service: ``GET /livez`` and ``GET /readyz``.
+
+- liveness: the process is serving and none of its component threads died unexpectedly (when one
+  did, 503 tells the orchestrator to restart the container instead of leaving a half-bot running);
+- readiness: every registered check passes right now (store reachable, models loaded, scheduler
+  running, each bot connected) and the service is not draining for shutdown. Load balancers and
+  ``docker compose`` health checks read it; the body says which check failed and why.
+
+Standard library only (``ThreadingHTTPServer``), so it answers even while the event loops of the
+bots are busy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+# A check returns (ok, detail); it must be quick and must not raise (exceptions count as failure).
+Check = Callable[[], tuple[bool, str]]
+
+
+class HealthState:
+    """What /livez and /readyz report; components register checks as they start."""
+
+    def __init__(self) -> None:
+        self._checks: dict[str, Check] = {}
+        self._lock = threading.Lock()
+        self.started_at = time.monotonic()
+        self.draining = False
+        self.dead: dict[str, str] = {}
+
+    def add_check(self, name: str, check: Check) -> None:
+        with self._lock:
+            self._checks[name] = check
+
+    def mark_dead(self, component: str, reason: str) -> None:
+        with self._lock:
+            self.dead[component] = reason
+
+    def liveness(self) -> tuple[bool, dict[str, Any]]:
+        with self._lock:
+            dead = dict(self.dead)
+        return not dead, {"alive": not dead, "dead": dead, "uptime_s": round(time.monotonic() - self.started_at, 1)}
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        with self._lock:
+            checks = dict(self._checks)
+        results: dict[str, dict[str, Any]] = {}
+        for name, check in checks.items():
+            try:
+                ok, detail = check()
+            except Exception as error:  # a check that raises is a failed check, with its reason
+                ok, detail = False, f"{type(error).__name__}: {error}"
+            results[name] = {"ok": bool(ok), "detail": detail}
+        ready = bool(checks) and all(r["ok"] for r in results.values()) and not self.draining and not self.dead
+        return ready, {"ready": ready, "draining": self.draining, "checks": results}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    state: HealthState  # set on the per-server subclass
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0].rstrip("/")
+        if path in ("/livez", "/healthz"):
+            ok, body = self.state.liveness()
+        elif path == "/readyz":
+            ok, body = self.state.readiness()
+        else:
+            self._send(404, {"error": "not found", "endpoints": ["/livez", "/readyz"]})
+            return
+        self._send(200 if ok else 503, body)
+
+    def _send(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s %s", self.address_string(), format % args)
+
+
+class HealthServer:
+    """Serves ``state`` on host:port in a daemon thread (port 0: a free port, see ``port``)."""
+
+    def __init__(self, state: HealthState, host: str, port: int) -> None:
+        handler = type("HealthHandler", (_Handler,), {"state": state})
+        self.server = ThreadingHTTPServer((host, port), handler)
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, name="health", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

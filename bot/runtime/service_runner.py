@@ -1,0 +1,267 @@
+"""``course-ta serve``: the scheduler and every bot that has credentials, in one process, with health.
+
+Start order: health endpoint (live at once, not ready) → store → models (only when a bot will
+answer) → scheduler → bots. Ready when every started component says so.
+
+Shutdown (SIGTERM or SIGINT), in the order that loses nothing:
+1. readiness turns 503 (``draining``) so a load balancer stops routing;
+2. the answer service refuses new questions and waits up to ``COURSE_TA_SHUTDOWN_GRACE_S`` for the
+   answers in flight; then each bot finishes delivering them (Slack: its listener executor drains;
+   Discord: the running command tasks complete) and disconnects;
+3. the scheduler finishes the video in progress and saves the store;
+4. one ``event=shutdown`` log line with what was finished, exit code 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.runtime.health import HealthServer, HealthState
+from pipelines.settings import Settings
+
+logger = logging.getLogger("course_ta.service")
+
+COMPONENTS = ("scheduler", "slack", "discord")
+
+
+def slack_ready(settings: Settings) -> tuple[bool, str]:
+    if settings.slack_bot_token is None:
+        return False, "SLACK_BOT_TOKEN is not set"
+    if settings.slack_mode == "socket" and settings.slack_app_token is None:
+        return False, "Socket Mode needs SLACK_APP_TOKEN"
+    if settings.slack_mode == "http" and settings.slack_signing_secret is None:
+        return False, "HTTP mode needs SLACK_SIGNING_SECRET"
+    return True, settings.slack_mode
+
+
+def discord_ready(settings: Settings) -> tuple[bool, str]:
+    if settings.discord_token is None:
+        return False, "DISCORD_TOKEN is not set"
+    return True, "token set"
+
+
+def available_components(settings: Settings) -> dict[str, str]:
+    """component → why it will or won't run: the scheduler always, bots only with credentials."""
+    found = {"scheduler": "always"}
+    for name, probe in (("slack", slack_ready), ("discord", discord_ready)):
+        ok, why = probe(settings)
+        found[name] = why if ok else f"skipped: {why}"
+    return found
+
+
+def choose_components(settings: Settings, requested: str) -> list[str]:
+    """``all``: scheduler + bots with credentials; a single name runs just that one (credentials required)."""
+    if requested == "all":
+        return [name for name, why in available_components(settings).items() if not why.startswith("skipped")]
+    if requested not in COMPONENTS:
+        raise ValueError(f"unknown component {requested!r}; expected all, {', '.join(COMPONENTS)}")
+    return [requested]
+
+
+@dataclass
+class _Stoppable:
+    name: str
+    stop: Callable[[float], None]
+
+
+@dataclass
+class ServiceRunner:
+    settings: Settings
+    components: list[str]
+    state: HealthState = field(default_factory=HealthState)
+    stop_event: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.health: HealthServer | None = None
+        self.service: Any = None
+        self._started: list[_Stoppable] = []
+        self._signal: str | None = None
+        self._up = False
+
+    # -- start ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.health = HealthServer(self.state, self.settings.health_host, self.settings.health_port)
+        self.health.start()
+        logger.info(
+            "health endpoint listening", extra={"event": "health_listening", "host": self.settings.health_host, "port": self.health.port}
+        )
+        # Not ready until every component below has started (checks register one by one).
+        self.state.add_check("startup", lambda: (self._up, "all components started" if self._up else "starting"))
+        from pipelines.stores.document_store import open_store
+
+        bundle = open_store(self.settings)
+        self.state.add_check("store", lambda: (True, f"{bundle.name}: {bundle.store.count_documents()} documents"))
+        bots = [name for name in self.components if name in ("slack", "discord")]
+        if bots:
+            from bot.answering.draining import DrainingAnswerService
+
+            self.service = DrainingAnswerService(self.settings, bundle)
+            self.service.warm_up()
+            self.state.add_check("models", lambda: (self.service._warm, "embedding model loaded" if self.service._warm else "loading"))
+        if "scheduler" in self.components:
+            self._start_scheduler()
+        if "slack" in self.components:
+            self._start_slack()
+        if "discord" in self.components:
+            self._start_discord()
+        self._up = True
+        logger.info(
+            "service started",
+            extra={"event": "started", "components": self.components, "store": self.settings.describe_store()},
+        )
+
+    def _start_scheduler(self) -> None:
+        from pipelines.freshness.scheduler import FreshnessScheduler
+
+        scheduler = FreshnessScheduler(self.settings)
+        scheduler.start()
+        self.state.add_check("scheduler", lambda: (scheduler.scheduler.running, f"{len(scheduler.scheduler.get_jobs())} jobs"))
+        self._started.append(_Stoppable("scheduler", lambda grace: scheduler.stop()))
+
+    def _start_slack(self) -> None:
+        from bot.slack.app import create_slack_bot
+
+        bot = create_slack_bot(self.settings, self.service)
+        if self.settings.slack_mode == "http":
+            from bot.slack.server import make_http_server
+
+            server = make_http_server(bot)
+            thread = self._thread("slack", lambda: server.serve_forever(poll_interval=0.2))
+            self.state.add_check("slack", lambda: (thread.is_alive(), f"Events API on port {server.server_port}"))
+
+            def stop(grace: float) -> None:
+                server.shutdown()
+                server.server_close()
+                bot.close(wait=True)  # lazy listeners finish posting their answers
+        else:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+            from slack_sdk import WebClient
+
+            assert self.settings.slack_app_token is not None
+            app_token = self.settings.slack_app_token.get_secret_value()
+            handler = SocketModeHandler(
+                bot.app, app_token=app_token, web_client=WebClient(token=app_token, base_url=bot.app.client.base_url, timeout=30)
+            )
+            handler.connect()
+            self.state.add_check(
+                "slack",
+                lambda: (
+                    handler.client.is_connected(),
+                    "Socket Mode connected" if handler.client.is_connected() else "Socket Mode not connected",
+                ),
+            )
+
+            def stop(grace: float) -> None:
+                handler.close()
+                bot.close(wait=True)
+
+        self._started.append(_Stoppable("slack", stop))
+
+    def _start_discord(self) -> None:
+        from bot.discord.app import build_bot
+
+        assert self.settings.discord_token is not None
+        token = self.settings.discord_token.get_secret_value().strip()
+        loop = asyncio.new_event_loop()
+        bot = build_bot(self.settings, service=self.service)
+        self._thread("discord", lambda: loop.run_until_complete(bot.start(token)), on_exit=loop.close)
+        self.state.add_check("discord", lambda: (bot.is_ready(), "gateway connected" if bot.is_ready() else "connecting"))
+
+        async def drain_and_close(grace: float) -> None:
+            # discord.py runs each slash command in a task with this name; let them deliver their answers.
+            running = [t for t in asyncio.all_tasks() if t.get_name() == "CommandTree-invoker" and not t.done()]
+            if running:
+                await asyncio.wait(running, timeout=grace)
+            await bot.close()
+
+        def stop(grace: float) -> None:
+            if not loop.is_closed():
+                asyncio.run_coroutine_threadsafe(drain_and_close(grace), loop).result(timeout=grace + 10)
+
+        self._started.append(_Stoppable("discord", stop))
+
+    def _thread(self, name: str, target: Callable[[], Any], on_exit: Callable[[], Any] | None = None) -> threading.Thread:
+        """A component thread; dying before shutdown was asked for makes /livez fail."""
+
+        def run() -> None:
+            try:
+                target()
+                if not self.stop_event.is_set():
+                    self.state.mark_dead(name, "stopped unexpectedly")
+            except Exception as error:
+                logger.exception("%s stopped", name, extra={"event": "component_died", "component": name})
+                self.state.mark_dead(name, f"{type(error).__name__}: {error}")
+            finally:
+                if on_exit is not None:
+                    on_exit()
+
+        thread = threading.Thread(target=run, name=f"serve-{name}", daemon=True)
+        thread.start()
+        return thread
+
+    # -- run and stop -----------------------------------------------------------------------
+
+    def install_signal_handlers(self) -> None:
+        def request_stop(signum: int, frame: object) -> None:
+            # Only set flags here: logging from a signal handler can deadlock on the handler's lock.
+            self._signal = self._signal or signal.Signals(signum).name
+            self.stop_event.set()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, request_stop)
+
+    def wait(self) -> None:
+        while not self.stop_event.wait(0.5):
+            pass
+
+    def shutdown(self) -> dict[str, Any]:
+        logger.info("shutdown requested", extra={"event": "shutdown_requested", "signal": self._signal})
+        self.stop_event.set()
+        self.state.draining = True
+        grace = self.settings.shutdown_grace_s
+        summary: dict[str, Any] = {"event": "shutdown", "signal": self._signal, "components": [s.name for s in self._started]}
+        if self.service is not None:
+            in_flight = self.service.in_flight
+            drained = self.service.drain(grace)
+            summary.update(in_flight_at_signal=in_flight, answers_finished=drained, answered_total=self.service.answered)
+        errors = {}
+        for component in reversed(self._started):  # bots first, the scheduler last
+            try:
+                component.stop(grace)
+            except Exception as error:
+                errors[component.name] = f"{type(error).__name__}: {error}"
+        if errors:
+            summary["stop_errors"] = errors
+        if self.health is not None:
+            self.health.stop()
+        summary["clean"] = not errors
+        logger.info("service stopped", extra=summary)
+        return summary
+
+
+def run_service(settings: Settings, requested: str = "all") -> int:
+    """Run until SIGTERM/SIGINT; returns the process exit code (0 after a clean shutdown)."""
+    from bot.runtime.logs import configure_logging
+
+    configure_logging(settings.log_format, settings.log_level)
+    components = choose_components(settings, requested)
+    for name, why in available_components(settings).items():
+        if name not in components and requested == "all":
+            logger.warning(
+                "%s not started (%s)", name, why.removeprefix("skipped: "), extra={"event": "component_skipped", "component": name}
+            )
+    runner = ServiceRunner(settings, components)
+    runner.install_signal_handlers()
+    try:
+        runner.start()
+        runner.wait()
+    finally:
+        summary = runner.shutdown()
+    return 0 if summary["clean"] else 1

@@ -1,0 +1,1 @@
+"""The corpus: video sources, transcript readers, transcription, timed sentences and chunking."""

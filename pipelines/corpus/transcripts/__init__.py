@@ -1,0 +1,64 @@
+"""Transcript readers: any file a user has becomes a list of timed :class:`Segment`.
+
+``read_transcript(path)`` sniffs the format, parses it, and removes repeated cues, so every later
+stage (chunking, summaries, citations) sees one clean shape regardless of where the text came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines.corpus.transcripts.annotations import strip_annotations
+from pipelines.corpus.transcripts.decoding import decode_transcript_bytes
+from pipelines.corpus.transcripts.errors import TranscriptError
+from pipelines.corpus.transcripts.json_segments import read_json_segments
+from pipelines.corpus.transcripts.plain_text import read_plain_text
+from pipelines.corpus.transcripts.repeats import collapse_repeats
+from pipelines.corpus.transcripts.sniffing import sniff_format
+from pipelines.corpus.transcripts.srt import read_srt
+from pipelines.corpus.transcripts.webvtt import read_webvtt
+from pipelines.domain import Segment
+
+TRANSCRIPT_SUFFIXES = (".srt", ".vtt", ".json", ".txt")
+
+_READERS = {"srt": read_srt, "webvtt": read_webvtt, "json": read_json_segments, "text": read_plain_text}
+
+
+@dataclass
+class Transcript:
+    segments: list[Segment]
+    format: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def timed(self) -> bool:
+        return any(s.start is not None for s in self.segments)
+
+
+def parse_transcript(text: str, suffix: str = "") -> Transcript:
+    """Parse already-decoded text; used for files and for captions fetched from the network."""
+    warnings: list[str] = []
+    kind = sniff_format(text, suffix)
+    segments = _READERS[kind](text, warnings)
+    segments, collapsed = collapse_repeats(strip_annotations(segments))
+    if collapsed:
+        warnings.append(f"collapsed {collapsed} repeated cue(s) or phrase loop(s)")
+    if not segments:
+        raise TranscriptError("transcript has no text after removing repeats")
+    return Transcript(segments=segments, format=kind, warnings=warnings)
+
+
+def read_transcript(path: Path) -> Transcript:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise TranscriptError(f"cannot read file: {error.strerror or error}") from None
+    decoded = decode_transcript_bytes(data)
+    transcript = parse_transcript(decoded.text, path.suffix)
+    if decoded.warning:
+        transcript.warnings.insert(0, decoded.warning)
+    return transcript
+
+
+__all__ = ["TRANSCRIPT_SUFFIXES", "Transcript", "TranscriptError", "parse_transcript", "read_transcript"]

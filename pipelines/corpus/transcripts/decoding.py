@@ -1,0 +1,67 @@
+"""Bytes to text: refuse binary garbage, accept any encoding a human saved a transcript in.
+
+Transcripts arrive from editors on every OS: UTF-8 with or without BOM, UTF-16 from Windows tools,
+cp1252 from old caption exporters. charset-normalizer picks the encoding; we only decide whether the
+result is text at all and say so clearly when it is not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from charset_normalizer import from_bytes
+
+from pipelines.corpus.transcripts.errors import TranscriptError
+
+MAX_TRANSCRIPT_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class DecodedText:
+    text: str
+    encoding: str
+    warning: str | None = None
+
+
+def decode_transcript_bytes(data: bytes) -> DecodedText:
+    if not data or not data.strip():
+        raise TranscriptError("file is empty")
+    if len(data) > MAX_TRANSCRIPT_BYTES:
+        raise TranscriptError(f"file is {len(data) // (1024 * 1024)} MiB, larger than a transcript can be")
+    for bom, encoding in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            return DecodedText(_clean(data.decode(encoding, errors="replace")), encoding)
+    try:
+        text = data.decode("utf-8")
+        if "\x00" in text or _control_ratio(text) > 0.05:
+            raise TranscriptError("file looks binary (contains NUL or control bytes), not a transcript")
+        return DecodedText(_clean(text), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    if b"\x00" in data[:4096]:
+        raise TranscriptError("file looks binary (contains NUL bytes), not a transcript")
+    matches = from_bytes(data)
+    best = matches.best()
+    if best is None:
+        raise TranscriptError("file is not text in any encoding we recognise (binary or corrupt)")
+    # Short texts are ambiguous between Western and Central European code pages; captions made on
+    # Windows for an English-speaking course are far more often cp1252, so it wins when plausible.
+    western = next((m for m in matches if m.encoding == "cp1252"), None)
+    if western is not None:
+        best = western
+    text = str(best)
+    if _control_ratio(text) > 0.05:
+        raise TranscriptError("file looks binary (too many control characters), not a transcript")
+    return DecodedText(_clean(text), best.encoding, f"not UTF-8; decoded as {best.encoding}")
+
+
+def _clean(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+
+
+def _control_ratio(text: str) -> float:
+    sample = text[:20000]
+    if not sample:
+        return 0.0
+    bad = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t")
+    return bad / len(sample)

@@ -1,0 +1,1 @@
+"""Training and evaluation: triplet mining, embedder and reranker fine-tuning, the dev-set evaluation."""

@@ -1,0 +1,149 @@
+"""Scenario tests: signed Events API requests through the real Bolt HTTP path, Slack played locally."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from bot.answering.service import AnswerService
+from pipelines.settings import load_settings
+from tests.bot.slack.slack_constants import CHANNEL, SIGNING_SECRET, STUDENT, closed_port
+from tests.bot.slack.slack_events import deliver, mention
+from voice.render import VoiceRenderer
+
+
+def _mrkdwn(message: dict) -> str:
+    return json.dumps(message["blocks"], ensure_ascii=False)
+
+
+def test_mention_is_acknowledged_at_once_then_answered_in_thread_with_sources_and_voice(make_bot, wire):
+    running = make_bot()
+    question = running.ask("What is contrastive learning?")
+    event = question["event"]
+
+    reply = running.answered(question)
+    assert reply["thread_ts"] == event["ts"], "the answer goes into the question's thread"
+    blocks = reply["blocks"]
+    assert blocks[0]["type"] == "section" and "contrastive learning" in blocks[0]["text"]["text"].lower()
+    sources = [b for b in blocks if b["type"] == "section" and "arrow_forward" in b["text"]["text"]]
+    assert sources, _mrkdwn(reply)
+    first = sources[0]["text"]["text"]
+    assert "Contrastive fine-tuning with triplets" in first
+    assert "ct-contrastive-201.vtt#t=1|:arrow_forward: 0:01>" in first, first  # mm:ss link to the exact second
+    assert "\n>" in first, "a short quote under the source"
+    buttons = [b for b in blocks if b["type"] == "actions"][0]["elements"]
+    assert [b["action_id"] for b in buttons] == ["feedback_up", "feedback_down"]
+
+    # Ordering: the working reaction and the placeholder come before the answer; the clip after it.
+    methods = [c.method for c in wire.calls]
+    assert methods.index("reactions.add") < methods.index("chat.postMessage") < methods.index("chat.update")
+    wire.wait_for(lambda: wire.calls_to("files.completeUploadExternal"), what="the voice clip")
+    complete = wire.calls_to("files.completeUploadExternal")[0]
+    assert complete.params["channel_id"] == CHANNEL and complete.params["thread_ts"] == event["ts"]
+    (file_id,) = [f["id"] for f in complete.params["files"]]
+    clip = wire.uploads[file_id]
+    assert clip[:3] == b"ID3" or clip[0] == 0xFF, "an MP3 was uploaded"
+    assert len(clip) > 5_000
+    assert methods.index("chat.update") < [c.method for c in wire.calls].index("files.getUploadURLExternal"), "text never waits for audio"
+    assert wire.calls_to("reactions.remove"), "the working reaction is taken off when the answer is there"
+
+
+def test_ack_returns_before_the_answer_work(make_bot, wire):
+    running = make_bot(slack_voice_clips=False)
+    question = mention("How does Whisper handle long audio?", CHANNEL, STUDENT, wire.team_id, wire.bot_user_id)
+    delivery = deliver(running.url, json.dumps(question), SIGNING_SECRET)
+    acked_at = time.monotonic()
+    assert delivery.status == 200
+    assert delivery.seconds < 2.5, "Slack retries after 3 s"
+    reply = running.answered(question)
+    edits = [c for c in wire.calls_to("chat.update") if c.params["ts"] == reply["ts"]]
+    assert edits and edits[0].at > acked_at, "the answer is computed after Slack got its acknowledgement"
+    assert edits[-1].params["text"] == reply["text"] and "still writing" not in json.dumps(edits[-1].params["blocks"])
+
+
+def test_question_outside_the_course_says_why_there_are_no_sources(make_bot):
+    running = make_bot(slack_voice_clips=False)
+    reply = running.answered(running.ask("What is the capital of France?"))
+    shown = _mrkdwn(reply)
+    assert "don't seem to cover" in reply["text"]
+    assert "Not covered in the course" in shown and "arrow_forward" not in shown
+
+
+def test_thread_reply_is_a_follow_up_that_uses_the_thread_history(make_bot, wire):
+    running = make_bot(slack_voice_clips=False)
+    first = running.ask("What is contrastive learning?")
+    running.answered(first)
+    root = first["event"]["ts"]
+
+    # A plain reply in the bot's thread (message.channels, no mention) is a follow-up.
+    first_reply = running.answered(first)
+    follow = running.say("can you say more about it?", thread_ts=root)
+    reply = wire.wait_for(
+        lambda: [m for m in wire.thread(CHANNEL, root) if m["edits"] and m["ts"] != first_reply["ts"] and "Looking" not in m["text"]],
+        what="the follow-up answer",
+    )[0]
+    assert "Contrastive fine-tuning with triplets" in _mrkdwn(reply), "history steered the search to the first topic"
+
+    # Control: the same words as a new top-level question have no history and are not covered.
+    alone = running.answered(running.ask("can you say more about it?"))
+    assert "Not covered in the course" in _mrkdwn(alone)
+    assert follow["event"]["thread_ts"] == root
+
+
+def test_messages_outside_the_bots_threads_and_from_bots_get_nothing(make_bot, wire):
+    running = make_bot(slack_voice_clips=False)
+    running.say("just chatting about lunch")  # top-level channel message, no mention
+    running.say("What is contrastive learning?", thread_ts="1690000000.000100")  # someone else's thread
+    running.say("What is contrastive learning?", user=None, bot_id="B0OTHERBOT", subtype="bot_message")
+    running.say("What is contrastive learning?", user=wire.bot_user_id, bot_id=wire.bot_id)  # our own message
+    running.drain()
+    assert [c.method for c in wire.calls if c.method != "auth.test"] == []
+
+
+def test_direct_message_is_answered_in_a_thread(make_bot, wire):
+    running = make_bot(slack_voice_clips=False)
+    dm = running.say("How does Whisper handle long audio?", channel="D0STUDENT1", channel_type="im")
+    reply = running.answered(dm)
+    assert "Whisper" in reply["text"] and reply["thread_ts"] == dm["event"]["ts"]
+
+
+def test_a_failing_answer_service_gives_a_visible_error(make_bot, wire, tmp_path):
+    broken_settings = load_settings(data_dir=tmp_path / "broken", elasticsearch_url=f"http://127.0.0.1:{closed_port()}")
+    running = make_bot(answers=AnswerService(broken_settings), slack_voice_clips=False)
+    reply = running.answered(running.ask("What is contrastive learning?"))
+    assert "couldn't search the lectures" in reply["text"]
+    assert "127.0.0.1" not in reply["text"], "no hostnames or details leak into the chat"
+    assert wire.calls_to("reactions.remove")
+
+
+def test_voice_failure_is_a_context_line_not_a_crash(make_bot, wire, base_settings):
+    silent = load_settings(data_dir=base_settings.data_dir, voice_backends="piper", voice_enabled=False)
+    running = make_bot(voice=VoiceRenderer(silent))
+    question = running.ask("What is contrastive learning?")
+    running.answered(question)
+    noted = wire.wait_for(
+        lambda: [m for m in wire.thread(CHANNEL, question["event"]["ts"]) if "No voice clip" in _mrkdwn(m)], what="the voice note"
+    )[0]
+    assert "voice is disabled" in _mrkdwn(noted)
+    assert "arrow_forward" in _mrkdwn(noted), "the answer and its sources stay in place"
+    assert not wire.calls_to("files.getUploadURLExternal")
+
+
+def test_upload_refused_by_slack_is_reported_in_the_thread(make_bot, wire):
+    wire.fail["files.completeUploadExternal"] = "not_in_channel"
+    running = make_bot()
+    question = running.ask("How does Whisper handle long audio?")
+    noted = wire.wait_for(
+        lambda: [m for m in wire.thread(CHANNEL, question["event"]["ts"]) if "could not be uploaded" in _mrkdwn(m)], what="the upload note"
+    )[0]
+    assert "not_in_channel" in _mrkdwn(noted)
+
+
+def test_too_long_question_gets_a_clear_reply(make_bot, wire):
+    running = make_bot(slack_voice_clips=False)
+    question = running.ask("Explain this pasted log please: " + "contrastive learning and triplets " * 140)
+    notice = wire.wait_for(lambda: wire.thread(CHANNEL, question["event"]["ts"]), what="the length notice")[0]
+    assert "the limit is 4,000" in notice["text"] and "shorten" in notice["text"]
+    running.drain()
+    assert not wire.calls_to("chat.update"), "nothing was searched"
+    assert not wire.calls_to("reactions.add")

