@@ -21,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -38,7 +39,7 @@ from bot.discord.context import CourseTA  # noqa: E402
 from pipelines.freshness.ingest import Ingestor  # noqa: E402
 from pipelines.settings import load_settings  # noqa: E402
 from tests.bot.discord.discord_payloads import command_interaction, guild_create, option  # noqa: E402
-from tests.fakes.discord_rest import DiscordAPI  # noqa: E402
+from tests.fakes.discord_rest import Call, DiscordAPI  # noqa: E402
 from voice.render import VoiceRenderer  # noqa: E402
 
 QUESTIONS = [
@@ -80,6 +81,11 @@ def sources(kind: str) -> list[Path]:
     return [corpus / "hf-course"] if kind == "hf-course" else [p for p in corpus.iterdir() if p.is_dir()]
 
 
+def more_than(count: int) -> Callable[[list[Call]], bool]:
+    """A predicate for ``DiscordAPI.wait_for``: more than ``count`` calls have arrived."""
+    return lambda calls: len(calls) > count
+
+
 async def measure(bot: CourseTABot, api: DiscordAPI, payloads: list[dict], expect_followup: bool) -> tuple[list[float], list[float]]:
     started: dict[str, float] = {}
     for payload in payloads:
@@ -89,7 +95,7 @@ async def measure(bot: CourseTABot, api: DiscordAPI, payloads: list[dict], expec
     done: dict[str, float] = {}
     seen = 0
     while len(done if expect_followup else deferred) < len(payloads):
-        await api.wait_for(lambda calls: len(calls) > seen, timeout=1800)
+        await api.wait_for(more_than(seen), timeout=1800)
         for call in api.calls[seen:]:
             token = next((t for t in started if t in call.path), None)
             if token is None:
@@ -115,7 +121,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict:
 
     bot.tree.add_command(app_commands.Command(name="ping", description="defer only (baseline)", callback=ping))
     await bot.login("bench-token")
-    bot._connection.parse_guild_create(guild_create())  # type: ignore[arg-type]
+    bot._connection.parse_guild_create(guild_create())
     renderer.render("Warm up.", formats=("ogg",))
     results: dict = {}
     await measure(bot, api, [command_interaction("ping") for _ in range(args.concurrency)], False)  # warm connections

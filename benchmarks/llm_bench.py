@@ -30,7 +30,6 @@ from pipelines.corpus.chunking import chunk_documents  # noqa: E402
 from pipelines.corpus.sentences import segments_to_sentences, timed_words  # noqa: E402
 from pipelines.corpus.transcripts import read_transcript  # noqa: E402
 from pipelines.domain import Segment, Video  # noqa: E402
-from pipelines.freshness.ingest import Ingestor  # noqa: E402,F401
 from pipelines.llm.client import LLMClient  # noqa: E402
 from pipelines.llm.repunctuate import repunctuate, timestamp_survival  # noqa: E402
 from pipelines.llm.summaries import extractive_summary, summarize  # noqa: E402
@@ -58,12 +57,12 @@ def offline_part(videos, settings) -> dict:
     sentences = [segments_to_sentences(segments) for _, segments in videos]
     started = time.perf_counter()
     points = 0
-    for (video, _), sents in zip(videos, sentences):
+    for (video, _), sents in zip(videos, sentences, strict=True):
         points += len(extractive_summary(video, sents, embedder).points)
     summary_s = time.perf_counter() - started
     started = time.perf_counter()
     chunks = 0
-    for (video, _), sents in zip(videos, sentences):
+    for (video, _), sents in zip(videos, sentences, strict=True):
         documents = chunk_documents(
             video,
             sents,

@@ -93,7 +93,8 @@ def main() -> int:
     args = parser.parse_args()
 
     from pipelines.search.calibration import calibrate, effective_min_relevance
-    from pipelines.settings import load_settings
+    from pipelines.search.query import RetrievalMode
+    from pipelines.settings import Settings, load_settings
     from pipelines.training.evaluation.questions import read_questions
     from pipelines.training.evaluation.report import plot_hits, summary_table, write_json
     from pipelines.training.evaluation.runner import evaluate
@@ -108,7 +109,7 @@ def main() -> int:
         if leaked:
             raise SystemExit(f"dev videos seen in training: {leaked}")
     tag = "-".join(names)
-    # Per-video summaries (issue 4) are off: they cost a sentence-level embedding pass of the whole
+    # Per-video summaries (written by the LLM feature) are off: they cost a sentence-level embedding pass of the whole
     # corpus per model, and this benchmark measures retrieval of lecture passages.
     base = load_settings(data_dir=args.work / f"base-{tag}", summaries=False)
     tuned = base.model_copy(update={"data_dir": args.work / f"finetuned-{tag}", "embedding_model": str(args.finetuned.resolve())})
@@ -121,7 +122,7 @@ def main() -> int:
         import torch
 
         torch.set_num_threads(base.serving_torch_threads)
-    plan = [
+    plan: list[tuple[str, Settings, dict, RetrievalMode]] = [
         ("bm25", base, base_index, "bm25"),
         ("dense", base, base_index, "dense"),
         ("hybrid", base, base_index, "hybrid"),
@@ -137,7 +138,6 @@ def main() -> int:
         runs.append(run)
         chosen = calibrate(run.results, settings.embedding_model)
         calibrations[name] = {**chosen.__dict__}
-        at_default = run.summary.to_dict()
         calibrated = run.with_threshold(chosen.min_relevance).summary.to_dict()
         calibrations[name]["at_calibrated"] = {
             k: calibrated[k] for k in ("decline_rate", "false_decline_rate", "window_hit", "cited_expected")

@@ -2,7 +2,7 @@
 
 Writes benchmarks/results/slack_bench.json. Every request is a signed Events API POST to the app's
 threaded WSGI server (what ``course-ta serve slack --mode http`` runs); the Web API is a local server
-speaking Slack's wire format (tests/slack/slack_wire.py), so Slack's own latency is not measured.
+speaking Slack's wire format (tests/fakes/slack_web_api.py), so Slack's own latency is not measured.
 Figures, each with the baseline measured in the same run:
 - ack latency p50/p99 (target p99 < 0.3 s), against the same burst into an app whose listener only acks;
 - time to the placeholder and to the first text answer p50/p95, against one question answered alone

@@ -21,7 +21,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -39,10 +41,11 @@ ANSWER = (
     "with a rate of zero point zero one and lowers it when the loss stops improving."
 )
 REPEATS = 5
+T = TypeVar("T")
 
 
-def timed(function, repeats: int = REPEATS) -> tuple[float, object]:
-    times, result = [], None
+def timed(function: Callable[[], T], repeats: int = REPEATS) -> tuple[float, T]:
+    times: list[float] = []
     for _ in range(repeats):
         started = time.perf_counter()
         result = function()

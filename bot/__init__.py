@@ -1,0 +1,1 @@
+"""The front doors (Slack, Discord, the command line) and the answering pieces they share."""

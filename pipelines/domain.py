@@ -66,10 +66,12 @@ def deep_link(url: str, seconds: float | None) -> str:
 
 
 def youtube_url(video_id: str) -> str:
+    """The watch page of a YouTube video, in the form ``deep_link`` knows how to seek."""
     return f"https://www.youtube.com/watch?v={video_id}"
 
 
 def local_url(path: Path) -> str:
+    """A ``file://`` URL for a local video, so local and online sources cite the same way."""
     return path.resolve().as_uri()
 
 
@@ -86,6 +88,7 @@ class Citation:
     quote: str
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready fields, as front doors and logs serialise a citation."""
         return asdict(self)
 
 

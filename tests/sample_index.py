@@ -15,7 +15,7 @@ from pipelines.settings import load_settings
 @pytest.fixture(scope="session")
 def _sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("sample-data")
-    settings = load_settings(data_dir=data_dir, elasticsearch_url="")
+    settings = load_settings(data_dir=data_dir)
     report = Ingestor(settings).ingest([SAMPLE_COURSE])
     assert report.count("added") == 4
     return settings.store_dir

@@ -9,6 +9,7 @@ import pytest
 
 from bot.answering.service import AnswerService
 from bot.cli.main import main
+from pipelines.domain import Citation
 from pipelines.freshness.ingest import Ingestor
 from pipelines.settings import load_settings
 
@@ -47,6 +48,33 @@ def service(indexed: Path) -> AnswerService:
     return AnswerService(load_settings(data_dir=indexed))
 
 
+def _quoted_sentences(service: AnswerService, citation: Citation) -> tuple[float | None, float | None]:
+    """Where the quote sits in the cited video's indexed chunks: (start of its first sentence, end of its last).
+
+    Read from the stored chunk text and its per-sentence meta (``sentence_offsets``/``_starts``/``_ends``),
+    the contract the answerer cites from; fails when the quote is not a run of whole sentences of that video.
+    """
+    chunks = service.bundle.store.filter_documents(
+        {
+            "operator": "AND",
+            "conditions": [
+                {"field": "meta.video_id", "operator": "==", "value": citation.video_id},
+                {"field": "meta.kind", "operator": "==", "value": "chunk"},
+            ],
+        }
+    )
+    for chunk in chunks:
+        text, meta = chunk.content or "", chunk.meta
+        offsets = list(meta["sentence_offsets"])
+        begin = text.find(citation.quote)
+        end = begin + len(citation.quote)
+        if begin < 0 or begin not in offsets or not (end == len(text) or end + 1 in offsets):
+            continue
+        first, last = offsets.index(begin), max(i for i, offset in enumerate(offsets) if offset < end)
+        return meta["sentence_starts"][first], meta["sentence_ends"][last]
+    raise AssertionError(f"the quote is not whole sentences of {citation.video_id}'s transcript: {citation.quote!r}")
+
+
 @pytest.mark.parametrize(("question", "expected"), QUESTIONS, ids=[next(iter(q[1])) for q in QUESTIONS])
 def test_question_cites_the_right_video_at_the_right_moment(service: AnswerService, question: str, expected: dict) -> None:
     answer = service.answer(question)
@@ -58,7 +86,8 @@ def test_question_cites_the_right_video_at_the_right_moment(service: AnswerServi
     low, high = expected[citation.video_id]
     assert low <= citation.start_s <= high, (citation.start_s, citation.quote)
     assert citation.url == f"https://www.youtube.com/watch?v={citation.video_id}&t={int(citation.start_s)}s"
-    assert citation.quote and citation.quote in " ".join(citation.quote.split())
+    # The cited second is where the quoted sentence begins, and the end where the quoted passage ends.
+    assert (citation.start_s, citation.end_s) == _quoted_sentences(service, citation), citation.quote
     assert citation.end_s is not None and citation.end_s >= citation.start_s
 
 

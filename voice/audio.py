@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import wave
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,9 +28,11 @@ class Audio:
 
     @property
     def duration_s(self) -> float:
+        """Length in seconds."""
         return len(self.samples) / self.sample_rate
 
     def to_int16(self) -> np.ndarray:
+        """Signed 16-bit PCM, clipped to full scale rather than wrapped around."""
         return (np.clip(self.samples, -1.0, 1.0) * 32767.0).astype(np.int16)
 
     def to_wav(self) -> bytes:
@@ -43,11 +44,6 @@ class Audio:
             out.setframerate(self.sample_rate)
             out.writeframes(self.to_int16().tobytes())
         return buffer.getvalue()
-
-    @classmethod
-    def from_int16(cls, pcm: bytes | np.ndarray, sample_rate: int) -> Audio:
-        data = np.frombuffer(pcm, dtype="<i2") if isinstance(pcm, (bytes, bytearray, memoryview)) else pcm
-        return cls(data.astype(np.float32) / 32768.0, sample_rate)
 
     @classmethod
     def from_wav(cls, data: bytes) -> Audio:
@@ -64,19 +60,3 @@ class Audio:
         if channels > 1:
             samples = samples.reshape(-1, channels).mean(axis=1)
         return cls(samples, rate)
-
-
-def concatenate(parts: Sequence[Audio], gap_s: float = 0.0) -> Audio:
-    """Join sentence-level pieces with a short pause, as a speaker breathes between sentences."""
-    if not parts:
-        raise ValueError("nothing to concatenate")
-    rate = parts[0].sample_rate
-    if any(part.sample_rate != rate for part in parts):
-        raise ValueError("cannot join audio at different sample rates")
-    gap = np.zeros(int(gap_s * rate), dtype=np.float32)
-    pieces: list[np.ndarray] = []
-    for index, part in enumerate(parts):
-        if index and len(gap):
-            pieces.append(gap)
-        pieces.append(part.samples.astype(np.float32, copy=False))
-    return Audio(np.concatenate(pieces), rate)

@@ -21,6 +21,7 @@ CACHE_VERSION = 1
 
 
 def cache_key(text: str, backend: str, voice: str, fingerprint: dict[str, Any]) -> str:
+    """A hex digest that changes whenever anything that changes the sound changes."""
     payload = json.dumps(
         {"v": CACHE_VERSION, "text": text, "backend": backend, "voice": voice, "settings": fingerprint},
         sort_keys=True,
@@ -32,6 +33,8 @@ def cache_key(text: str, backend: str, voice: str, fingerprint: dict[str, Any]) 
 
 @dataclass(frozen=True)
 class CachedClip:
+    """One cache entry: the encoded files by format and the metadata stored with them."""
+
     key: str
     files: dict[str, bytes]
     meta: dict[str, Any]
@@ -49,6 +52,7 @@ class ClipCache:
         return folder, folder / f"{key}.json"
 
     def get(self, key: str, formats: tuple[str, ...]) -> CachedClip | None:
+        """The entry with every one of ``formats``, or None (missing, unreadable or truncated files are a miss)."""
         folder, meta_path = self._paths(key)
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -65,6 +69,7 @@ class ClipCache:
         return CachedClip(key, files, meta)
 
     def put(self, key: str, files: dict[str, bytes], meta: dict[str, Any]) -> None:
+        """Store a clip atomically (files first, metadata last), then evict down to the size cap."""
         if not files or any(not data for data in files.values()):
             raise ValueError("refusing to cache an empty clip")
         folder, meta_path = self._paths(key)
@@ -86,6 +91,7 @@ class ClipCache:
             raise
 
     def size_bytes(self) -> int:
+        """Bytes on disk under the cache root, temporary files included."""
         return sum(path.stat().st_size for path in self.root.rglob("*") if path.is_file())
 
     def evict(self) -> int:
@@ -96,7 +102,7 @@ class ClipCache:
         total = 0
         for meta_path in self.root.glob("*/*.json"):
             key = meta_path.stem
-            files = [p for p in meta_path.parent.glob(f"{key}.*")]
+            files = list(meta_path.parent.glob(f"{key}.*"))
             size = sum(p.stat().st_size for p in files if p.exists())
             total += size
             entries.append((meta_path.stat().st_mtime, size, files))

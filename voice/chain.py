@@ -35,6 +35,8 @@ class Attempt:
 
 @dataclass
 class ChainResult:
+    """What one :meth:`VoiceChain.speak` produced: fresh audio, a cache hit, or neither, and every attempt."""
+
     audio: Audio | None
     backend: str | None
     attempts: list[Attempt] = field(default_factory=list)
@@ -42,10 +44,12 @@ class ChainResult:
 
     @property
     def spoke(self) -> bool:
+        """Some backend spoke, or the cache answered for one."""
         return self.audio is not None or self.hit is not None
 
     @property
     def error(self) -> str | None:
+        """None when a backend spoke; otherwise one line naming each backend and why it did not."""
         if self.spoke:
             return None
         if not self.attempts:
@@ -60,10 +64,6 @@ class VoiceChain:
         self.backends = list(backends)
         # Enough threads that an abandoned (timed-out) attempt never blocks the next backend.
         self._pool = ThreadPoolExecutor(max_workers=max(2, 2 * len(self.backends)), thread_name_prefix="voice")
-
-    @property
-    def names(self) -> list[str]:
-        return [backend.name for backend in self.backends]
 
     def speak(
         self,
@@ -115,6 +115,7 @@ class VoiceChain:
         return _Outcome(audio, Attempt(backend.name, "spoke", "", elapsed()))
 
     def close(self) -> None:
+        """Stop the worker threads without waiting for an abandoned (timed-out) attempt to finish."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 

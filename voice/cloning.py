@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.settings import Settings
-from voice.backends.base import BackendError
+from voice.backends.base import BackendError, CloningBackend
 from voice.backends.elevenlabs import ElevenLabsBackend
 from voice.backends.tortoise import TortoiseBackend
 from voice.reference_clips import ReferenceClipError, check_clip, store_clips
@@ -23,6 +23,8 @@ MIN_TOTAL_SECONDS = 6.0
 
 @dataclass
 class CloneReport:
+    """What ``voice clone`` did: the clips kept, and per backend what was done or why not."""
+
     voice: str
     clips: int
     total_seconds: float
@@ -31,6 +33,11 @@ class CloneReport:
 
 
 def clone_voice(name: str, clip_paths: list[Path], settings: Settings, convert: bool = False) -> CloneReport:
+    """Validate, register and clone ``name`` from the clips on every cloning backend.
+
+    Raises :class:`ReferenceClipError` before anything is stored when a clip is unusable or there is
+    too little distinct speech; a backend that cannot clone is reported in ``failed``, never raised.
+    """
     if not clip_paths:
         raise ReferenceClipError("give at least one reference clip")
     reports = [check_clip(Path(path), convert=convert) for path in clip_paths]  # raises on the first bad clip
@@ -51,7 +58,8 @@ def clone_voice(name: str, clip_paths: list[Path], settings: Settings, convert: 
     voice = RegisteredVoice(name=name, clips=stored, backends=previous.backends if previous else {})
     registry.save(voice)
     report = CloneReport(voice=name, clips=len(stored), total_seconds=total)
-    for backend in (TortoiseBackend(settings), ElevenLabsBackend(settings)):
+    backends: tuple[CloningBackend, ...] = (TortoiseBackend(settings), ElevenLabsBackend(settings))
+    for backend in backends:
         try:
             report.backends[backend.name] = backend.clone(name, stored)
         except BackendError as error:

@@ -21,8 +21,10 @@ MIME_TYPES = {"ogg": "audio/ogg", "mp3": "audio/mpeg"}
 # Decoder names PyAV reports, mapped to the codec a player or ffprobe names.
 _CODEC_NAMES = {"mp3float": "mp3", "libopus": "opus"}
 
+# The encoders we use; a Literal (not str) so PyAV's stubs know ``add_stream`` returns an AudioStream.
+_Encoder = Literal["libopus", "libmp3lame"]
 # (container, codec, rates the encoder accepts, bit rate). Opus only runs at 8/12/16/24/48 kHz.
-_ENCODERS: dict[str, tuple[str, str, tuple[int, ...], int]] = {
+_ENCODERS: dict[str, tuple[str, _Encoder, tuple[int, ...], int]] = {
     "ogg": ("ogg", "libopus", (48000, 24000, 16000, 12000, 8000), 32_000),
     "mp3": ("mp3", "libmp3lame", (44100, 48000, 32000, 22050, 24000, 16000), 64_000),
 }
@@ -34,6 +36,8 @@ class AudioDecodeError(ValueError):
 
 @dataclass(frozen=True)
 class ProbeInfo:
+    """An audio stream as a player sees it; ``codec`` uses ffprobe's names ("opus", "mp3")."""
+
     codec: str
     sample_rate: int
     channels: int
@@ -74,8 +78,11 @@ def _pick_format(stream: av.audio.stream.AudioStream) -> str:
 
 
 def decode_samples(data: bytes, sample_format: str, layout: str, rate: int | None = None) -> tuple[np.ndarray, int]:
-    """Decode any container/codec ffmpeg knows to interleaved samples in ``sample_format``/``layout``
-    at ``rate`` (the stream's own rate when None). The one decoding loop for clips, voices and Discord."""
+    """Decode any container/codec ffmpeg knows to interleaved samples in ``sample_format``/``layout``.
+
+    The samples are at ``rate`` (the stream's own rate when None). The one decoding loop for clips,
+    voices and Discord.
+    """
     if not data:
         raise AudioDecodeError("no audio data (0 bytes)")
     chunks: list[np.ndarray] = []

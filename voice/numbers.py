@@ -76,6 +76,7 @@ def number_to_words(n: int) -> str:
 
 
 def ordinal_words(n: int) -> str:
+    """Ordinal words for an integer: 2 → "second", 21 → "twenty-first", 100 → "one hundredth"."""
     cardinal = number_to_words(n)
     head, separator, last = cardinal.rpartition("-" if "-" in cardinal.split(" ")[-1] else " ")
     if last in _ORDINAL_WORDS:
@@ -100,11 +101,12 @@ def year_words(n: int) -> str:
 
 
 def digits_words(digits: str) -> str:
+    """Each digit as a word: "007" → "zero zero seven" (codes, decimals)."""
     return " ".join(_ONES[int(d)] for d in digits)
 
 
 def decimal_words(text: str) -> str:
-    """ "3.14" → "three point one four"; the integer part as a cardinal, decimals digit by digit."""
+    """Read "3.14" as "three point one four": the integer part as a cardinal, decimals digit by digit."""
     whole, _, fraction = text.partition(".")
     spoken = number_to_words(int(whole.replace(",", "") or "0"))
     return f"{spoken} point {digits_words(fraction)}" if fraction else spoken
@@ -121,7 +123,7 @@ def _timestamp(match: re.Match[str]) -> str:
     first, second, third = match.group(1), match.group(2), match.group(3)
     units = ("hour", "minute", "second") if third is not None else ("minute", "second")
     values = [int(first), int(second)] + ([int(third)] if third is not None else [])
-    spoken = [f"{number_to_words(v)} {u}{'' if v == 1 else 's'}" for v, u in zip(values, units) if v]
+    spoken = [f"{number_to_words(v)} {u}{'' if v == 1 else 's'}" for v, u in zip(values, units, strict=True) if v]
     return " ".join(spoken) or "zero seconds"
 
 

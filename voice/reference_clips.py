@@ -36,6 +36,8 @@ class ReferenceClipError(ValueError):
 
 @dataclass(frozen=True)
 class ClipReport:
+    """A clip that passed :func:`check_clip`: what it was and its normalized audio."""
+
     path: Path
     duration_s: float
     sample_rate: int
@@ -103,6 +105,7 @@ def _check_levels(path: Path, audio: Audio) -> None:
 
 
 def resample(audio: Audio, rate: int) -> Audio:
+    """The same mono audio at ``rate`` Hz (returned as is when already there)."""
     if audio.sample_rate == rate:
         return audio
     import av

@@ -19,6 +19,8 @@ from voice.backends.base import ReferenceClipFile
 
 @dataclass
 class RegisteredVoice:
+    """A voice: its reference clips and, per cloning backend, what that backend made of them."""
+
     name: str
     clips: list[ReferenceClipFile]
     backends: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -30,16 +32,21 @@ class RegisteredVoice:
 
 
 class VoiceRegistry:
+    """The voices stored under one root folder (``<data_dir>/voices``)."""
+
     def __init__(self, root: Path):
         self.root = Path(root)
 
     def folder(self, name: str) -> Path:
+        """Where ``name``'s ``voice.json`` and clips live."""
         return self.root / name
 
     def clips_folder(self, name: str) -> Path:
+        """Where ``name``'s normalized reference WAVs live."""
         return self.folder(name) / "clips"
 
     def get(self, name: str) -> RegisteredVoice | None:
+        """The registered voice, or None when it is missing or its ``voice.json`` is unreadable."""
         path = self.folder(name) / "voice.json"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -52,6 +59,7 @@ class VoiceRegistry:
         return RegisteredVoice(name=name, clips=clips, backends=dict(data.get("backends", {})))
 
     def save(self, voice: RegisteredVoice) -> None:
+        """Write ``voice.json`` atomically (temporary file, then rename)."""
         folder = self.folder(voice.name)
         folder.mkdir(parents=True, exist_ok=True)
         data = {
@@ -62,8 +70,3 @@ class VoiceRegistry:
         temporary = folder / "voice.json.tmp"
         temporary.write_text(json.dumps(data, indent=2), encoding="utf-8")
         os.replace(temporary, folder / "voice.json")
-
-    def names(self) -> list[str]:
-        if not self.root.is_dir():
-            return []
-        return sorted(p.parent.name for p in self.root.glob("*/voice.json"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pipelines.settings import Settings
@@ -38,20 +39,25 @@ class Clip:
 
     @property
     def ok(self) -> bool:
+        """There is audio to post and nothing went wrong."""
         return self.error is None and bool(self.files)
 
     @property
     def ogg(self) -> bytes | None:
+        """The Ogg/Opus file, when rendered (Discord voice messages, Slack)."""
         return self.files.get("ogg")
 
     @property
     def mp3(self) -> bytes | None:
+        """The MP3 file, when rendered."""
         return self.files.get("mp3")
 
     def mime_type(self, fmt: ClipFormat) -> str:
+        """The content type to upload ``fmt`` with."""
         return MIME_TYPES[fmt]
 
     def filename(self, fmt: ClipFormat, stem: str = "answer") -> str:
+        """An upload file name whose extension matches ``fmt`` (players pick the decoder by it)."""
         return f"{stem}.{fmt}"
 
 
@@ -61,7 +67,7 @@ def build_backends(settings: Settings) -> list[SpeechBackend]:
     from voice.backends.piper import PiperBackend
     from voice.backends.tortoise import TortoiseBackend
 
-    factories = {
+    factories: dict[str, Callable[[], SpeechBackend]] = {
         "tortoise": lambda: TortoiseBackend(settings),
         "elevenlabs": lambda: ElevenLabsBackend(settings),
         "piper": lambda: PiperBackend.from_settings(settings),
@@ -82,6 +88,7 @@ class VoiceRenderer:
         self.cache = ClipCache(settings.clip_cache_dir, settings.voice_cache_max_mb * 1024 * 1024)
 
     def render(self, text: str, formats: tuple[ClipFormat, ...] = FORMATS) -> Clip:
+        """Like :func:`render_clip`; ``Clip.seconds`` is the time this call took."""
         started = time.perf_counter()
         clip = self._render(text, tuple(dict.fromkeys(formats)))
         clip.seconds = time.perf_counter() - started

@@ -25,6 +25,8 @@ class SpeechTextError(ValueError):
 
 @dataclass(frozen=True)
 class SpeechText:
+    """The script to speak, whether it was cut to fit the length cap, and its word count."""
+
     text: str
     truncated: bool
     words: int

@@ -59,6 +59,8 @@ class UnknownAnswer(LookupError):
 
 @dataclass(frozen=True)
 class VoteRecord:
+    """One student's vote joined with the answer it is about: a row of the evaluation export."""
+
     answer_id: str
     platform: str
     channel: str
@@ -74,6 +76,7 @@ class VoteRecord:
     voted_at: float
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, with times as ISO 8601 UTC."""
         return {
             "answer_id": self.answer_id,
             "platform": self.platform,
@@ -146,10 +149,12 @@ class AnswerLog:
         return answer_id
 
     def set_message(self, answer_id: str, message: str) -> None:
+        """Remember the platform message that shows the answer (known only after it was posted)."""
         with self._connect() as db:
             db.execute("UPDATE answers SET message = ? WHERE id = ?", (message, answer_id))
 
     def answered_thread(self, platform: str, channel: str, thread: str) -> bool:
+        """True when the bot answered in this thread, so replies there are follow-ups for it."""
         with self._connect() as db:
             row = db.execute(
                 "SELECT 1 FROM answers WHERE platform = ? AND channel = ? AND thread = ? LIMIT 1", (platform, channel, thread)
@@ -181,6 +186,7 @@ class AnswerLog:
             )
 
     def votes(self, since: float | None = None) -> list[VoteRecord]:
+        """Every vote (cast on or after ``since``, seconds since the epoch), oldest first."""
         query = (
             "SELECT a.id, a.platform, a.channel, a.thread, a.user, v.user, v.vote, a.question, a.answer, a.grounded,"
             " a.citations, a.created_at, v.created_at FROM votes v JOIN answers a ON a.id = v.answer_id"

@@ -21,6 +21,8 @@ Clock = Callable[[], float]
 
 @dataclass(frozen=True)
 class RateDecision:
+    """Whether a question may go ahead, and how long to wait when it may not."""
+
     allowed: bool
     retry_after_s: float = 0.0
 
@@ -49,6 +51,7 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def check(self, key: str) -> RateDecision:
+        """Count one attempt for ``key`` when it is within the limit; refused attempts are not counted."""
         now = self._clock()
         with self._lock:
             events = self._events.get(key)
@@ -67,6 +70,8 @@ class RateLimiter:
 
 @dataclass(frozen=True)
 class AccessDecision:
+    """Whether the bot answers in a place, with the sentence that tells the student where it does."""
+
     allowed: bool
     reason: str = ""
 

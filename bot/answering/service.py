@@ -29,6 +29,8 @@ FOLLOW_UP_MAX_WORDS = 8
 
 
 class AnswerService:
+    """Validates a question, searches the lectures and returns the :class:`Answer` with its citations; thread-safe."""
+
     def __init__(self, settings: Settings, bundle: StoreBundle | None = None) -> None:
         self.settings = settings
         self.bundle = bundle or open_store(settings)
@@ -37,6 +39,7 @@ class AnswerService:
         self._warm = False
 
     def warm_up(self) -> None:
+        """Load the models once (idempotent), so the first question does not pay for it."""
         with self._lock:
             if not self._warm:
                 if self.settings.serving_torch_threads:
@@ -47,6 +50,7 @@ class AnswerService:
                 self._warm = True
 
     def validate(self, question: str) -> str:
+        """The question with whitespace collapsed; :class:`QuestionError` (for the user) when empty or too long."""
         cleaned = " ".join((question or "").split())
         if not cleaned:
             raise QuestionError("The question is empty. Ask something about the lectures, e.g. \u201cWhat is a tokenizer?\u201d")
@@ -64,6 +68,7 @@ class AnswerService:
         return question
 
     def answer(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        """The answer to ``question``; ``history`` (earlier turns of the thread) steers follow-ups."""
         return self._answer(question, history, None)
 
     def answer_stream(self, question: str, history: Sequence[Turn] = (), on_text: Callable[[str], None] | None = None) -> Answer:
@@ -90,7 +95,7 @@ class AnswerService:
             )
         data = query_inputs(self.pipeline, cleaned, self.retrieval_query(cleaned, history))
         streamed = False
-        if isinstance(self.pipeline.get_component("answerer"), LLMAnswerer):  # issue 4: history and streaming
+        if isinstance(self.pipeline.get_component("answerer"), LLMAnswerer):  # only an LLM uses thread history and streams
             data["answerer"]["history"] = list(history)
             if on_text is not None:
                 data["answerer"]["on_text"] = StreamSink(on_text)

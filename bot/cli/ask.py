@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import ExitStack
 from pathlib import Path
+from typing import TextIO
 
 from bot.answering.service import AnswerService, QuestionError
 from pipelines.domain import Answer, format_timestamp
@@ -13,6 +15,7 @@ from pipelines.settings import load_settings
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``course-ta ask`` and its options to the command line."""
     parser = subcommands.add_parser("ask", help="answer a question from the indexed lectures")
     parser.add_argument("question", nargs="?", help="the question (omit with --batch)")
     parser.add_argument("--json", action="store_true", help="print the JSON contract of DESIGN.md")
@@ -21,6 +24,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print one answer (text or ``--json``) or a batch of JSON lines; exit 2 on bad arguments or an unusable question."""
     if (args.question is None) == (args.batch is None):
         print("course-ta ask: give a question or --batch FILE, not both", file=sys.stderr)
         return 2
@@ -41,13 +45,16 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_batch(service: AnswerService, source: str) -> int:
     """Models load once; one JSON object per line; a bad line gets an error object, not an abort."""
-    try:
-        stream = sys.stdin if source == "-" else Path(source).open(encoding="utf-8")
-    except OSError as error:
-        print(f"course-ta ask: cannot read {source}: {error.strerror}", file=sys.stderr)
-        return 2
-    failures = 0
-    with stream:
+    with ExitStack() as stack:
+        if source == "-":
+            stream: TextIO = sys.stdin
+        else:
+            try:
+                stream = stack.enter_context(Path(source).open(encoding="utf-8"))
+            except OSError as error:
+                print(f"course-ta ask: cannot read {source}: {error.strerror}", file=sys.stderr)
+                return 2
+        failures = 0
         for line in stream:
             question = line.rstrip("\n")
             if not question.strip():
@@ -61,6 +68,7 @@ def _run_batch(service: AnswerService, source: str) -> int:
 
 
 def render_text(answer: Answer) -> str:
+    """The answer, then its numbered sources with title, timestamp and link."""
     lines = [answer.text]
     if answer.citations:
         lines.append("")

@@ -18,12 +18,14 @@ DEFAULT_QUESTION = "How does reciprocal rank fusion combine BM25 and dense retri
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``demo`` to the command line."""
     parser = subcommands.add_parser("demo", help="index the bundled sample course and answer a question")
     parser.add_argument("--question", default=DEFAULT_QUESTION, help="what to ask after indexing")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Ingest the sample course, then answer one question from it."""
     settings = load_settings()
     print(f"Indexing the sample course in {SAMPLE_COURSE} into {settings.data_dir} ...")
     ingestor = Ingestor(settings)

@@ -9,6 +9,7 @@ from pipelines.settings import load_settings
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``course-ta discord invite-url`` to the CLI."""
     parser = subcommands.add_parser("discord", help="Discord helpers (invite URL)")
     actions = parser.add_subparsers(dest="discord_command", required=True, metavar="ACTION")
     invite = actions.add_parser("invite-url", help="print the OAuth2 URL with exactly the scopes and permissions the bot needs")
@@ -18,7 +19,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run_invite_url(args: argparse.Namespace) -> int:
-    from bot.discord.invite_url import SCOPES, bot_permissions, invite_url
+    """Print the invite URL (scopes and permissions on stderr); 2 when no client id is known."""
+    from bot.discord.invite_url import SCOPES, bot_permissions, invite_url  # discord.py loads only when this command runs
 
     overrides = {"discord_client_id": args.client_id} if args.client_id is not None else {}
     if args.guild is not None:

@@ -16,6 +16,7 @@ MARKS = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "--  "}
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``doctor`` to the CLI."""
     parser = subcommands.add_parser("doctor", help="check configuration, models, tools and services; print fixes")
     parser.add_argument("--online", action="store_true", help="also contact Slack (auth.test, scopes)")
     parser.add_argument("--json", action="store_true", help="one JSON object: checks and whether any blocks")
@@ -24,6 +25,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print every check (text or ``--json``); the exit code says whether anything blocks."""
     from bot.doctor import run_checks
 
     try:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
-from pipelines.settings import load_settings
+from pipelines.settings import Settings, load_settings
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``course-ta es`` and its options to the command line."""
     parser = subcommands.add_parser("es", help="Elasticsearch index: status, zero-downtime reindex, alias switch, cleanup")
     actions = parser.add_subparsers(dest="es_action", required=True, metavar="ACTION")
     actions.add_parser("status", help="alias, indices, mapping meta and document counts (JSON)")
@@ -30,6 +32,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run one index action and print its outcome; exit 1 when Elasticsearch refuses or cannot be reached."""
     from elastic_transport import TransportError
 
     from pipelines.stores import elasticsearch_index as es_index
@@ -70,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def status(settings) -> dict:  # type: ignore[no-untyped-def]
+def status(settings: Settings) -> dict:
+    """The server version, the alias, what it points at, and every index's count, model, dims and vector format."""
     from pipelines.stores import elasticsearch_index as es_index
 
     client = es_index.connect(settings)
@@ -80,10 +84,11 @@ def status(settings) -> dict:  # type: ignore[no-untyped-def]
         [alias] if client.indices.exists(index=alias) and not es_index.indices_behind(client, alias) else []
     )
     behind = es_index.indices_behind(client, alias)
-    report = {"elasticsearch": version, "alias": alias, "behind_alias": behind, "indices": {}}
+    per_index: dict[str, Any] = {}
+    report = {"elasticsearch": version, "alias": alias, "behind_alias": behind, "indices": per_index}
     for index in indices:
         meta = es_index.index_meta(client, index)
-        report["indices"][index] = {
+        per_index[index] = {
             "documents": client.count(index=index)["count"],
             "embedding_model": meta.get("embedding_model"),
             "dims": meta["embedding_field"].get("dims"),

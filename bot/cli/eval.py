@@ -14,16 +14,20 @@ import sys
 from pathlib import Path
 
 from pipelines.search.calibration import MAX_FALSE_DECLINES, calibrate, effective_min_relevance
+from pipelines.search.query import RetrievalMode
 from pipelines.settings import load_settings
 from pipelines.stores.document_store import open_store
 from pipelines.training.evaluation.questions import QuestionFileError, read_questions
 from pipelines.training.evaluation.report import plot_hits, question_table, summary_table, write_json
 from pipelines.training.evaluation.runner import evaluate
 
-CONFIGURATIONS = ("bm25", "dense", "hybrid", "rerank")
+# Each configuration and the retrieval mode it runs; "rerank" is hybrid retrieval plus the cross-encoder stage.
+MODES: dict[str, RetrievalMode] = {"bm25": "bm25", "dense": "dense", "hybrid": "hybrid", "rerank": "hybrid"}
+CONFIGURATIONS = tuple(MODES)
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``course-ta eval`` and its options to the command line."""
     parser = subcommands.add_parser("eval", help="evaluate search and answers on a dev question file")
     parser.add_argument("--questions", required=True, type=Path, help='JSONL: {"question", "video_id", "start_s", "end_s"} per line')
     parser.add_argument(
@@ -43,6 +47,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Evaluate each ``--compare`` configuration and print the table; exit 2 on bad arguments, a bad file or an empty index."""
     names = [n.strip() for n in args.compare.split(",") if n.strip()]
     unknown = [n for n in names if n not in CONFIGURATIONS]
     if unknown or not names:
@@ -70,9 +75,8 @@ def run(args: argparse.Namespace) -> int:
     runs = []
     for name in names:
         configured = settings if name == "rerank" else settings.model_copy(update={"reranker_model": ""})
-        mode = "hybrid" if name == "rerank" else name
         print(f"evaluating {name} on {len(questions)} questions...", file=sys.stderr)
-        runs.append(evaluate(configured, bundle, questions, name=name, mode=mode))  # type: ignore[arg-type]
+        runs.append(evaluate(configured, bundle, questions, name=name, mode=MODES[name]))
     for run_ in runs:
         if args.per_question:
             print(f"\n{run_.name}:\n{question_table(run_)}")

@@ -12,6 +12,7 @@ from pipelines.settings import load_settings
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``feedback export`` to the CLI."""
     parser = subcommands.add_parser("feedback", help="export the feedback students gave on answers")
     actions = parser.add_subparsers(dest="feedback_action", required=True, metavar="ACTION")
     export = actions.add_parser("export", help="write every vote with its question, answer and citations")
@@ -22,6 +23,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    """Write the votes to ``--output`` or stdout; 2 for a malformed ``--since``."""
     since = None
     if args.since:
         try:

@@ -22,6 +22,7 @@ from pipelines.training.triplets import read_triplets
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``course-ta finetune`` and its options to the command line."""
     parser = subcommands.add_parser("finetune", help="fine-tune the embedding model on mined triplets")
     parser.add_argument("--triplets", required=True, type=Path, help="JSONL from `course-ta triplets`")
     parser.add_argument("--name", default="", help="model folder under DATA_DIR/models (default course-minilm, or course-reranker)")
@@ -43,6 +44,7 @@ def validation_video(video_id: str, share: float) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train the embedding model (or ``--reranker``) on the triplets and print where it was saved; exit 2 on bad input."""
     from pipelines.training.finetune import FinetuneConfig, finetune
     from pipelines.training.reranker_finetune import train_reranker
 

@@ -6,13 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
+from bot.cli.sync import BarProgress
 from pipelines.freshness.ingest import Ingestor, IngestReport
 from pipelines.settings import load_settings
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``ingest`` to the command line."""
     parser = subcommands.add_parser("ingest", help="index transcript files or folders (SRT, WebVTT, JSON, text)")
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="transcript files or folders")
     parser.add_argument("--manifest", type=Path, help="CSV with video_id,title,url (default: manifest.csv beside the files)")
@@ -21,19 +21,16 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Ingest, print the report; exit 1 only when nothing at all could be ingested."""
     settings = load_settings()
-    ingestor = Ingestor(settings)
-    show = not args.no_progress and sys.stderr.isatty()
-
-    def progress(items):
-        return tqdm(list(items), desc="ingest", unit="video", disable=not show, file=sys.stderr)
-
-    report = ingestor.ingest(list(args.paths), manifest=args.manifest, progress=progress)
+    progress = BarProgress(enabled=not args.no_progress and sys.stderr.isatty())
+    report = Ingestor(settings).ingest(list(args.paths), manifest=args.manifest, progress=progress)
     print_report(report)
     return 0 if report.succeeded else 1
 
 
 def print_report(report: IngestReport) -> None:
+    """Warnings and failures on stderr, one line per removed video and the summary line on stdout."""
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for outcome in report.outcomes:
@@ -42,6 +39,8 @@ def print_report(report: IngestReport) -> None:
             print(f"failed: {name}: {outcome.reason}", file=sys.stderr)
         for warning in outcome.warnings:
             print(f"warning: {name}: {warning}", file=sys.stderr)
+    for video_id in report.removed:
+        print(f"removed: {video_id} (its files are gone)")
     print(
         f"ingested {len(report.outcomes)} video(s) in {report.seconds:.1f}s: "
         f"{report.count('added')} added, {report.count('updated')} updated, "

@@ -24,6 +24,7 @@ def _quiet_libraries() -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``course-ta`` parser with every subcommand registered; each sets ``handler``."""
     from bot.cli import ask, demo, ingest, status
 
     parser = argparse.ArgumentParser(prog="course-ta", description="A teaching assistant for a video course.")
@@ -34,41 +35,43 @@ def build_parser() -> argparse.ArgumentParser:
     status.register(subcommands)
     demo.register(subcommands)
     # --- commands of later features register here, one line each ---
-    from bot.cli import add_source, schedule, sync, transcribe  # freshness (issue 3)
+    from bot.cli import add_source, schedule, sync, transcribe  # freshness: sources, sync, schedule, transcription
 
     add_source.register(subcommands)
     sync.register(subcommands)
     schedule.register(subcommands)
     transcribe.register(subcommands)
-    from bot.cli import say, voice_clone  # voice (issue 5)
+    from bot.cli import say, voice_clone  # voice: spoken answers, voice cloning
 
     say.register(subcommands)
     voice_clone.register(subcommands)
-    from bot.cli import feedback, serve  # slack (issue 6)
+    from bot.cli import feedback, serve  # slack: the bot server and feedback
 
     serve.register(subcommands)
     feedback.register(subcommands)
-    from bot.cli import discord_cmd  # discord (issue 7)
+    from bot.cli import discord_cmd  # discord: the bot
 
     discord_cmd.register(subcommands)
-    from bot.cli import doctor, es, migrate  # production (issue 9)
+    from bot.cli import doctor, es, migrate  # production: health checks, Elasticsearch migration and administration
 
     doctor.register(subcommands)
     migrate.register(subcommands)
     es.register(subcommands)
-    from bot.cli import eval as eval_cmd  # search quality (issue 8)
-    from bot.cli import finetune, triplets
+    from bot.cli import eval as eval_cmd  # search quality: evaluation, triplet mining, fine-tuning
+    from bot.cli import finetune, models, triplets
 
     eval_cmd.register(subcommands)
     triplets.register(subcommands)
     finetune.register(subcommands)
-    from bot.cli import summary  # llm: summaries (issue 4)
+    models.register(subcommands)
+    from bot.cli import summary  # llm: per-video summaries
 
     summary.register(subcommands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code: 2 for invalid settings, 130 when interrupted."""
     _quiet_libraries()
     parser = build_parser()
     args = parser.parse_args(argv)

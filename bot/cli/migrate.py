@@ -10,6 +10,7 @@ from pipelines.settings import load_settings
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``course-ta migrate`` and its options to the command line."""
     parser = subcommands.add_parser("migrate", help="copy the embedded index into Elasticsearch without re-embedding")
     parser.add_argument("--to", choices=("elasticsearch",), required=True, help="the target store")
     parser.add_argument("--url", help="Elasticsearch URL (default COURSE_TA_ELASTICSEARCH_URL)")
@@ -18,6 +19,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Copy the embedded index into Elasticsearch and print what was copied; exit 1 when it cannot."""
     from elastic_transport import TransportError
 
     from pipelines.stores.elasticsearch_index import ElasticsearchSetupError

@@ -6,11 +6,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines.settings import load_settings
 
+if TYPE_CHECKING:
+    from voice.encoding import ClipFormat
+
 
 def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``course-ta say`` to the CLI."""
     parser = subcommands.add_parser("say", help="speak text in the course voice and write a clip (.ogg Opus or .mp3)")
     parser.add_argument("text", help="what to say (markdown, links and citation markers are cleaned up); '-' reads stdin")
     parser.add_argument("-o", "--output", type=Path, required=True, help="clip file; the extension picks the format (.ogg or .mp3)")
@@ -20,10 +25,12 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Write the clip; exit 2 for an unusable file name, 1 when no backend could speak, else 0."""
     from voice.render import render_clip
 
     suffix = args.output.suffix.lower().lstrip(".")
-    fmt = {"ogg": "ogg", "opus": "ogg", "oga": "ogg", "mp3": "mp3"}.get(suffix)
+    formats: dict[str, ClipFormat] = {"ogg": "ogg", "opus": "ogg", "oga": "ogg", "mp3": "mp3"}
+    fmt = formats.get(suffix)
     if fmt is None:
         print(f"course-ta say: {args.output}: use a .ogg (Opus) or .mp3 file name", file=sys.stderr)
         return 2

@@ -13,11 +13,13 @@ from pipelines.settings import load_settings
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``schedule`` to the command line."""
     parser = subcommands.add_parser("schedule", help="poll sources and process new videos on a schedule (foreground)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the scheduler until SIGINT/SIGTERM, then drain and save."""
     settings = load_settings()
     logging.getLogger("pipelines").setLevel(logging.INFO)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -1,20 +1,18 @@
-"""``course-ta serve [all|slack|discord|scheduler]``: run the chat front doors (``all``: see bot/runtime/service_runner.py).
+"""``course-ta serve [all|slack|discord|scheduler]``: run the service or one chat front door alone.
 
-Each target has a runner registered in ``TARGETS``; ``all`` runs every available one, each in its own
-thread. Models are loaded before connecting, so the first student never waits for them.
+``all`` and ``scheduler`` run the production service (bot/runtime/service_runner.py: health endpoint,
+JSON logs, graceful SIGTERM). ``slack`` and ``discord`` run that front door alone in the foreground,
+through its runner in ``TARGETS``. Models are loaded before connecting, so the first student never
+waits for them.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
-import threading
 from collections.abc import Callable
 
 from pipelines.settings import Settings, load_settings
-
-logger = logging.getLogger(__name__)
 
 Runner = Callable[[Settings, argparse.Namespace], None]
 
@@ -42,11 +40,12 @@ def _serve_discord(settings: Settings, args: argparse.Namespace) -> None:
     serve_discord(settings)
 
 
-# Other front doors register here (e.g. "discord": _serve_discord).
+# One runner per front door that can be served alone.
 TARGETS: dict[str, Runner] = {"slack": _serve_slack, "discord": _serve_discord}
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``serve`` to the CLI."""
     parser = subcommands.add_parser("serve", help="run the chat bots (Slack; Discord when available)")
     parser.add_argument(
         "target",
@@ -62,6 +61,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the service (``all``, ``scheduler``) or one front door until it is stopped; the exit code."""
     overrides = {}
     if getattr(args, "port", None) is not None:
         overrides["slack_http_port"] = args.port
@@ -72,17 +72,5 @@ def run(args: argparse.Namespace) -> int:
         from bot.runtime.service_runner import run_service
 
         return run_service(settings.model_copy(update={"slack_mode": args.mode}) if args.mode else settings, args.target)
-    targets = sorted(TARGETS) if args.target == "all" else [args.target]
-    unknown = [t for t in targets if t not in TARGETS]
-    if unknown:
-        print(f"course-ta serve: {', '.join(unknown)} is not available in this build", file=sys.stderr)
-        return 2
-    if len(targets) == 1:
-        TARGETS[targets[0]](settings, args)
-        return 0
-    threads = [threading.Thread(target=TARGETS[t], args=(settings, args), name=f"serve-{t}", daemon=True) for t in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    TARGETS[args.target](settings, args)  # argparse's choices leave only the front doors here
     return 0

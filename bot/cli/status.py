@@ -10,6 +10,7 @@ from pipelines.stores.document_store import open_store
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``status`` to the command line."""
     parser = subcommands.add_parser("status", help="show videos, chunks, store, model and the freshness ledger")
     parser.set_defaults(handler=run)
 
@@ -19,6 +20,7 @@ def _count_kind(store, kind: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the store's counts and the ledger's view of every source and stage."""
     settings = load_settings()
     bundle = open_store(settings)
     # Counts come from the store's own count queries so this stays cheap on a large Elasticsearch index.

@@ -16,6 +16,7 @@ from pipelines.settings import load_settings
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``course-ta summary`` to the CLI."""
     parser = subcommands.add_parser("summary", help="show a video's summary and salient points")
     parser.add_argument("video_id", nargs="?", help="the video id (omit with --list)")
     parser.add_argument("--json", action="store_true", help="print the stored summary as JSON")
@@ -24,6 +25,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the stored summary (text or JSON) or the list; 1 when there is none, 2 for bad input."""
     settings = load_settings()
     if args.list:
         for video_id in list_summaries(settings):
@@ -49,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render_text(summary: VideoSummary) -> str:
+    """Title, link, summary, then each salient point with its time and deep link."""
     lines = [summary.title, summary.url, "", summary.summary, "", "Salient points:"]
     for point in summary.points:
         lines.append(f"  {format_timestamp(point.start_s):>8}  {point.text}")

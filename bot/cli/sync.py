@@ -15,12 +15,12 @@ import threading
 from tqdm import tqdm
 
 from pipelines.corpus.sources.video_ref import VideoRef
-from pipelines.freshness.engine import WORK_STAGES, SyncReport, SyncRunner, VideoResult
+from pipelines.freshness.engine import WORK_STAGES, Progress, SyncReport, SyncRunner, VideoResult
 from pipelines.settings import load_settings
 
 
-class BarProgress:
-    """Two bars: videos done, and the stages of the video in progress."""
+class BarProgress(Progress):
+    """The progress display of ``sync`` and ``ingest``: videos done, and the stages of the video in progress."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -28,17 +28,20 @@ class BarProgress:
         self.stages: tqdm | None = None
         self._lock = threading.Lock()
 
-    def open(self, total: int) -> None:
+    def begin(self, total: int) -> None:
+        """Open both bars for a pass over ``total`` videos."""
         self.videos = tqdm(total=total, desc="videos", unit="video", disable=not self.enabled, file=sys.stderr, position=0)
         self.stages = tqdm(total=len(WORK_STAGES), desc="stage", disable=not self.enabled, file=sys.stderr, position=1, leave=False)
 
     def video_started(self, ref: VideoRef) -> None:
+        """Reset the stage bar for this video."""
         with self._lock:
             if self.stages is not None:
                 self.stages.reset(total=len(WORK_STAGES))
                 self.stages.set_description(ref.video_id)
 
     def stage(self, ref: VideoRef, stage: str) -> None:
+        """Show the stage about to run."""
         with self._lock:
             if self.stages is not None:
                 self.stages.set_postfix_str(stage)
@@ -46,6 +49,7 @@ class BarProgress:
                     self.stages.update(1)
 
     def video_done(self, ref: VideoRef, outcome: VideoResult) -> None:
+        """Count the video and show how it ended."""
         with self._lock:
             if self.stages is not None:
                 self.stages.update(self.stages.total - self.stages.n)
@@ -53,13 +57,16 @@ class BarProgress:
                 self.videos.update(1)
                 self.videos.set_postfix_str(f"{ref.video_id}: {outcome.status}")
 
-    def close(self) -> None:
+    def end(self) -> None:
+        """Close both bars."""
         for bar in (self.stages, self.videos):
             if bar is not None:
                 bar.close()
+        self.videos = self.stages = None
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``sync`` to the command line."""
     parser = subcommands.add_parser("sync", help="fetch, transcribe and index every source's new or changed videos")
     parser.add_argument("--once", action="store_true", help="one pass, then exit")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -67,10 +74,11 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Poll and process until interrupted (or once); exit 1 when nothing could be listed or everything failed."""
     settings = load_settings()
     progress = BarProgress(enabled=not args.no_progress and sys.stderr.isatty())
     runner = SyncRunner(settings, progress=progress)
-    if not runner.ledger.sources():
+    if not runner.ledger.sources(scheduled_only=True):
         print("course-ta: no sources yet; add one with `course-ta add-source URL|PATH`", file=sys.stderr)
         return 1
     stop = threading.Event()
@@ -83,11 +91,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         while True:
             report = runner.poll()
-            progress.open(total=len(runner.ledger.videos()))
-            try:
-                runner.process(report=report)
-            finally:
-                progress.close()
+            runner.process(report=report)
             print_report(report)
             if args.once or stop.wait(settings.worker_interval_seconds):
                 break
@@ -104,13 +108,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_report(report: SyncReport) -> None:
+    """Problems on stderr, removed videos and the one summary line on stdout."""
     for error in report.source_errors:
         print(f"source failed: {error}", file=sys.stderr)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for result in report.results:
         if result.status in ("failed", "waiting"):
-            print(f"{result.status}: {result.video_id}: {result.reason}", file=sys.stderr)
+            print(f"{result.status}: {result.video_id}: {result.describe()}", file=sys.stderr)
+    for video_id in report.removed:
+        print(f"removed: {video_id} (its files are gone from its source)")
     print(
         f"sync: {report.listed} listed ({report.new_or_changed} new or changed); "
         f"{report.count('indexed')} indexed, {report.count('unchanged')} unchanged, "

@@ -14,6 +14,7 @@ from pipelines.settings import load_settings
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``course-ta transcribe`` and its options to the command line."""
     parser = subcommands.add_parser("transcribe", help="transcribe a media file (prints SRT or JSON)")
     parser.add_argument("file", type=Path, metavar="FILE", help="audio or video file (anything FFmpeg decodes)")
     parser.add_argument("--format", choices=("srt", "json"), default="srt", help="output format (default srt)")
@@ -23,6 +24,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the transcript as SRT or JSON (figures on stderr); exit 1 when the file fails or has no speech."""
     settings = load_settings()
     prompt = args.prompt
     if prompt is None and args.terms:

@@ -20,6 +20,7 @@ DEFAULT_HELD_OUT = Path(__file__).resolve().parents[2] / "tests" / "data" / "dev
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``course-ta triplets`` and its options to the command line."""
     parser = subcommands.add_parser("triplets", help="mine training triplets from the indexed lectures")
     parser.add_argument("-o", "--output", required=True, type=Path, help="JSONL file to write")
     parser.add_argument(
@@ -36,6 +37,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Mine triplets from the index into ``--output``; exit 1 when none were mined, 2 on bad input or an empty index."""
     if args.per_chunk < 1 or args.max_per_video < 1:
         print("course-ta triplets: --per-chunk and --max-per-video must be at least 1", file=sys.stderr)
         return 2

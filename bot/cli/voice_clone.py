@@ -10,6 +10,7 @@ from pipelines.settings import load_settings
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``course-ta voice clone`` to the CLI."""
     parser = subcommands.add_parser("voice", help="manage the cloned course voice")
     actions = parser.add_subparsers(dest="voice_command", required=True, metavar="ACTION")
     clone = actions.add_parser("clone", help="validate reference clips and clone the voice (Tortoise worker, ElevenLabs)")
@@ -20,6 +21,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run_clone(args: argparse.Namespace) -> int:
+    """Clone the voice; exit 2 for an unusable clip. A backend that could not clone is listed, not an error."""
     from voice.cloning import clone_voice
     from voice.reference_clips import ReferenceClipError
 

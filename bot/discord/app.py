@@ -1,7 +1,8 @@
 """The Discord client: command tree with guards and error replies, command sync, follow-ups.
 
 ``build_bot(settings)`` is what ``course-ta serve discord`` runs; tests build the same object and
-drive it with raw gateway payloads, with discord.py's REST base pointed at a local server.
+drive it with raw gateway payloads, with discord.py's REST base pointed at a local server. The
+command modules know nothing of this one: they are imported here and registered on the tree.
 """
 
 from __future__ import annotations
@@ -11,13 +12,18 @@ import logging
 import discord
 from discord import app_commands
 
-from bot.discord.context import CourseTA
-from bot.discord.embeds import error_embed
+from bot.answering.service import AnswerService
+from bot.discord import ask, summary_command, voice_commands
+from bot.discord.context import CourseTA, CourseTAClient
+from bot.discord.error_reply import reply_error
 from bot.discord.guards import GuardRejected
+from pipelines.settings import Settings
+from voice.render import VoiceRenderer
 
 logger = logging.getLogger(__name__)
 
 FAILURE_MESSAGE = "Something went wrong while handling that command. Please try again; if it keeps failing, tell the course staff."
+COMMAND_MODULES = (ask, summary_command, voice_commands)
 
 
 def bot_intents(follow_ups: bool) -> discord.Intents:
@@ -31,12 +37,16 @@ def bot_intents(follow_ups: bool) -> discord.Intents:
     return intents
 
 
-class CourseTATree(app_commands.CommandTree["CourseTABot"]):
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+class CourseTATree(app_commands.CommandTree[CourseTAClient]):
+    """The command tree: guards run before every command, and every failure gets a reply."""
+
+    async def interaction_check(self, interaction: discord.Interaction[CourseTAClient]) -> bool:
+        """Refuse (with the reason as an ephemeral reply) interactions from bots or places not served."""
         self.client.ta.guards.check_interaction(interaction)
         return True
 
-    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+    async def on_error(self, interaction: discord.Interaction[CourseTAClient], error: app_commands.AppCommandError) -> None:
+        """Guard refusals say why; stale commands say to retry; anything else is logged and apologised for."""
         if isinstance(error, GuardRejected):
             message = str(error)
         elif isinstance(error, app_commands.CommandNotFound):
@@ -48,42 +58,43 @@ class CourseTATree(app_commands.CommandTree["CourseTABot"]):
         await reply_error(interaction, message)
 
 
-async def reply_error(interaction: discord.Interaction, message: str) -> None:
-    """An ephemeral error, whether or not the interaction was already acknowledged."""
-    try:
-        if interaction.type is discord.InteractionType.autocomplete:
-            if not interaction.response.is_done():
-                await interaction.response.autocomplete([])
-            return
-        if interaction.response.is_done():
-            await interaction.followup.send(embed=error_embed(message), ephemeral=True)
-        else:
-            await interaction.response.send_message(embed=error_embed(message), ephemeral=True)
-    except discord.HTTPException as error:  # the interaction expired or Discord is down: nothing left to tell
-        logger.warning("could not deliver an error reply: %s", error)
+def sync_failure_message(error: discord.HTTPException | discord.RateLimited, guild_id: str | None) -> str:
+    """One log line: where registration failed, Discord's words, what to do, and that the bot runs on."""
+    where = f"in guild {guild_id}" if guild_id else "globally"
+    if isinstance(error, discord.RateLimited) or error.status == 429:
+        hint = "Discord is rate-limiting command registration; restart the bot later to register them"
+    elif isinstance(error, discord.Forbidden) and guild_id:
+        hint = (
+            f"is the bot in guild {guild_id} (COURSE_TA_DISCORD_TEST_GUILD_ID), invited with the applications.commands scope? "
+            f"`course-ta discord invite-url --guild {guild_id}` prints the invite link"
+        )
+    elif isinstance(error, discord.Forbidden):
+        hint = "was the bot invited with the applications.commands scope? `course-ta discord invite-url` prints the invite link"
+    else:
+        hint = ""
+    advice = f"; {hint}" if hint else ""
+    return f"could not register the slash commands {where}: {error}{advice}. The bot keeps running with the commands Discord already has."
 
 
-class CourseTABot(discord.Client):
-    """discord.Client with the course-ta commands; ``sync`` decides where commands are registered."""
+class CourseTABot(CourseTAClient):
+    """discord.Client with the course-ta commands; ``sync`` decides whether commands are registered at start."""
 
     def __init__(self, ta: CourseTA, *, sync: bool = True) -> None:
-        super().__init__(
-            intents=bot_intents(ta.settings.discord_follow_ups),
-            allowed_mentions=discord.AllowedMentions.none(),
-        )
-        self.ta = ta
+        super().__init__(ta, intents=bot_intents(ta.settings.discord_follow_ups), allowed_mentions=discord.AllowedMentions.none())
         self.sync_on_start = sync
         self.tree = CourseTATree(self)
-        from bot.discord import ask, summary_command, voice_commands
-
-        ask.setup(self)
-        summary_command.setup(self)
-        voice_commands.setup(self)
+        for module in COMMAND_MODULES:
+            module.register(self.tree)
 
     async def setup_hook(self) -> None:
+        """Load the models, then register the commands; a failed registration is one log line, not a crash."""
         await self.ta.in_thread(self.ta.warm_up)
-        if self.sync_on_start:
+        if not self.sync_on_start:
+            return
+        try:
             await self.sync_commands()
+        except (discord.HTTPException, discord.RateLimited) as error:
+            logger.error("%s", sync_failure_message(error, self.ta.settings.discord_test_guild_id))
 
     async def sync_commands(self) -> list[app_commands.AppCommand]:
         """To the test guild when configured (instant), else globally (Discord may take an hour)."""
@@ -99,20 +110,25 @@ class CourseTABot(discord.Client):
         return synced
 
     async def on_message(self, message: discord.Message) -> None:
-        from bot.discord.ask import on_follow_up
-
+        """Replies to our answers are follow-up questions; a reply that cannot be delivered is logged."""
         try:
-            await on_follow_up(self, message)
+            await ask.on_follow_up(self.ta, message)
         except discord.HTTPException as error:
             logger.warning("could not answer a follow-up: %s", error)
 
     async def close(self) -> None:
+        """Stop playback and the worker pools, then disconnect."""
         await self.ta.close()
         await super().close()
 
 
 def build_bot(
-    settings, *, service=None, renderer=None, voice_client_class: type[discord.VoiceClient] = discord.VoiceClient, sync: bool = True
-) -> CourseTABot:  # type: ignore[no-untyped-def]
+    settings: Settings,
+    *,
+    service: AnswerService | None = None,
+    renderer: VoiceRenderer | None = None,
+    voice_client_class: type[discord.VoiceClient] = discord.VoiceClient,
+    sync: bool = True,
+) -> CourseTABot:
     """The bot as ``course-ta serve discord`` runs it; every argument past ``settings`` is for reuse."""
     return CourseTABot(CourseTA(settings, service, renderer, voice_client_class), sync=sync)

@@ -12,22 +12,20 @@ import io
 import logging
 import re
 import secrets
-from typing import TYPE_CHECKING
+from typing import Any
 
 import discord
 from discord import app_commands
 
 from bot.answering.service import QuestionError
 from bot.discord.audio_source import ClipSourceError, clip_source
+from bot.discord.context import CourseTA, CourseTAClient
 from bot.discord.embeds import VoiceNote, answer_embeds, clip_text, error_embed, sources_embed
+from bot.discord.error_reply import reply_error
 from bot.discord.guards import GuardRejected
 from bot.discord.voice_queue import VoiceUnavailable, caller_voice_channel
 from pipelines.domain import Answer, Turn
 from voice.render import Clip
-
-if TYPE_CHECKING:
-    from bot.discord.app import CourseTABot
-    from bot.discord.context import CourseTA
 
 logger = logging.getLogger(__name__)
 
@@ -52,14 +50,15 @@ class PlayButton(discord.ui.DynamicItem[discord.ui.Button], template=r"course-ta
         self.key = key
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]) -> PlayButton:
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]) -> PlayButton:
+        """The button of a message sent earlier, rebuilt from its custom id (even after a restart)."""
         return cls(match["key"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        bot: CourseTABot = interaction.client  # type: ignore[assignment]
-        from bot.discord.app import reply_error
-
-        clip = bot.ta.conversations.clip(self.key)
+        """Queue the remembered clip in the presser's voice channel, or say why not."""
+        assert isinstance(interaction.client, CourseTAClient)  # registered only by a CourseTAClient's tree
+        ta = interaction.client.ta
+        clip = ta.conversations.clip(self.key)
         if clip is None:
             await reply_error(interaction, CLIP_EXPIRED)
             return
@@ -69,7 +68,7 @@ class PlayButton(discord.ui.DynamicItem[discord.ui.Button], template=r"course-ta
             await reply_error(interaction, str(error))
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await interaction.followup.send(await queue_clip(bot.ta, channel, clip, clip.text[:60]), ephemeral=True)
+        await interaction.followup.send(await queue_clip(ta, channel, clip, clip.text[:60]), ephemeral=True)
 
 
 async def queue_clip(ta: CourseTA, channel: discord.VoiceChannel | discord.StageChannel, clip: Clip, label: str) -> str:
@@ -84,7 +83,7 @@ async def queue_clip(ta: CourseTA, channel: discord.VoiceChannel | discord.Stage
 
 def thread_ids(channel: object) -> list[int]:
     """Ids under which a conversation continues: the channel itself when it is a thread."""
-    return [channel.id] if isinstance(channel, discord.Thread) else []  # type: ignore[attr-defined]
+    return [channel.id] if isinstance(channel, discord.Thread) else []
 
 
 async def answer_and_clip(ta: CourseTA, question: str, history: list[Turn]) -> tuple[Answer | None, Clip | None, str | None]:
@@ -103,14 +102,15 @@ async def answer_and_clip(ta: CourseTA, question: str, history: list[Turn]) -> t
 
 
 def failure_reason(error: BaseException) -> str:
+    """What went wrong, in words a student can act on, without internal detail."""
     text = f"{type(error).__name__}: {error}".lower()
     if any(word in text for word in ("connection", "refused", "timeout", "unreachable", "elasticsearch")):
         return "the course index is unreachable"
     return "an internal error"
 
 
-def answer_payloads(answer: Answer, clip: Clip | None) -> tuple[list[discord.Embed], discord.File | None, str | None]:
-    """Embeds, the clip file (or None) and the clip key for the play button."""
+def answer_payloads(answer: Answer, clip: Clip | None) -> tuple[list[discord.Embed], list[discord.File], str | None]:
+    """Embeds, the clip file (none when there is no clip) and the clip key for the play button."""
     note = (
         VoiceNote(clip.backend, clip.voice)
         if clip is not None and clip.ok
@@ -118,24 +118,25 @@ def answer_payloads(answer: Answer, clip: Clip | None) -> tuple[list[discord.Emb
     )
     embeds = answer_embeds(answer, note)
     if clip is None or not clip.ok or not clip.ogg:
-        return embeds, None, None
+        return embeds, [], None
     return (
         embeds,
-        discord.File(io.BytesIO(clip.ogg), filename="answer.ogg", description=clip_text(f"Spoken answer: {clip.text}", 1024)),
+        [discord.File(io.BytesIO(clip.ogg), filename="answer.ogg", description=clip_text(f"Spoken answer: {clip.text}", 1024))],
         secrets.token_hex(8),
     )
 
 
 def play_view(key: str | None) -> discord.ui.View:
+    """The "Play in voice" button for the clip ``key``; an empty view when there is no clip."""
     view = discord.ui.View(timeout=None)
     if key is not None:
         view.add_item(PlayButton(key))
     return view
 
 
-async def ask_command(interaction: discord.Interaction, question: str, speak: bool = False) -> None:
-    bot: CourseTABot = interaction.client  # type: ignore[assignment]
-    ta = bot.ta
+async def ask_command(interaction: discord.Interaction[CourseTAClient], question: str, speak: bool = False) -> None:
+    """Defer at once, then answer and speak in threads; the followup carries embeds, sources and the clip."""
+    ta = interaction.client.ta
     try:
         cleaned = ta.service.validate(question)
     except QuestionError as error:
@@ -156,10 +157,8 @@ async def ask_command(interaction: discord.Interaction, question: str, speak: bo
     if answer is None:
         await interaction.followup.send(embed=error_embed(problem or "No answer."))
         return
-    embeds, file, key = answer_payloads(answer, clip)
-    sent: list[discord.WebhookMessage] = []
-    first = {"file": file} if file is not None else {}
-    sent.append(await interaction.followup.send(embed=embeds[0], view=play_view(key), wait=True, **first))
+    embeds, files, key = answer_payloads(answer, clip)
+    sent: list[discord.WebhookMessage] = [await interaction.followup.send(embed=embeds[0], view=play_view(key), files=files, wait=True)]
     for embed in embeds[1:]:
         sent.append(await interaction.followup.send(embed=embed, wait=True))
     ta.conversations.record([m.id for m in sent], history, answer, also=thread_ids(interaction.channel))
@@ -175,9 +174,9 @@ async def ask_command(interaction: discord.Interaction, question: str, speak: bo
             await interaction.followup.send(await queue_clip(ta, voice_channel, clip, cleaned[:60]), ephemeral=True)
 
 
-async def sources_command(interaction: discord.Interaction) -> None:
-    bot: CourseTABot = interaction.client  # type: ignore[assignment]
-    answer = bot.ta.conversations.last_answer(interaction.channel_id or 0, interaction.user.id)
+async def sources_command(interaction: discord.Interaction[CourseTAClient]) -> None:
+    """The sources of the caller's last answer in this channel, ephemerally."""
+    answer = interaction.client.ta.conversations.last_answer(interaction.channel_id or 0, interaction.user.id)
     if answer is None:
         await interaction.response.send_message(
             embed=error_embed("You haven't asked anything in this channel yet. Use /ask first."), ephemeral=True
@@ -186,14 +185,20 @@ async def sources_command(interaction: discord.Interaction) -> None:
     await interaction.response.send_message(embed=sources_embed(answer), ephemeral=True)
 
 
-async def on_follow_up(bot: CourseTABot, message: discord.Message) -> None:
-    """A reply to one of our answers (or a message in a thread started from one) asks a follow-up."""
-    ta = bot.ta
-    if not ta.settings.discord_follow_ups or not ta.guards.message_allowed(message):
+async def on_follow_up(ta: CourseTA, message: discord.Message) -> None:
+    """A reply to one of our answers (or a message in a thread started from one) asks a follow-up.
+
+    Anything else (a bot's message, a place we don't serve, a message that continues none of our
+    answers) is ignored silently, with a debug line saying why."""
+    if not ta.settings.discord_follow_ups:
+        return
+    if not ta.guards.message_allowed(message):
+        logger.debug("message %s ignored: from a bot or webhook, or in a place not served", message.id)
         return
     reference = message.reference.message_id if message.reference else None
     history = ta.conversations.history(reference, message.channel.id)
     if history is None:
+        logger.debug("message %s ignored: it continues none of our answers", message.id)
         return
     question = re.sub(r"<@!?\d+>", " ", message.content or "").strip()
     if not question:
@@ -208,9 +213,8 @@ async def on_follow_up(bot: CourseTABot, message: discord.Message) -> None:
     if answer is None:
         await message.reply(embed=error_embed(problem or "No answer."), mention_author=False)
         return
-    embeds, file, key = answer_payloads(answer, clip)
-    first = {"file": file} if file is not None else {}
-    sent = [await message.reply(embed=embeds[0], view=play_view(key), mention_author=False, **first)]
+    embeds, files, key = answer_payloads(answer, clip)
+    sent = [await message.reply(embed=embeds[0], view=play_view(key), mention_author=False, files=files)]
     for embed in embeds[1:]:
         sent.append(await message.channel.send(embed=embed))
     ta.conversations.record([m.id for m in sent], history, answer, also=thread_ids(message.channel))
@@ -219,15 +223,15 @@ async def on_follow_up(bot: CourseTABot, message: discord.Message) -> None:
         ta.conversations.keep_clip(key, clip)
 
 
-def setup(bot: CourseTABot) -> None:
-    ask = app_commands.Command(
+def register(tree: app_commands.CommandTree[CourseTAClient]) -> None:
+    """Add /ask and /sources to the tree, and route "Play in voice" presses to :class:`PlayButton`."""
+    ask: app_commands.Command[Any, ..., None] = app_commands.Command(
         name="ask",
         description="Ask a question about the lectures; the answer links to the exact second",
         callback=ask_command,
     )
-    ask = app_commands.describe(question="What do you want to know?", speak="Also play the answer in your voice channel")(ask)
-    bot.tree.add_command(ask)
-    bot.tree.add_command(
+    tree.add_command(app_commands.describe(question="What do you want to know?", speak="Also play the answer in your voice channel")(ask))
+    tree.add_command(
         app_commands.Command(name="sources", description="Show the sources of your last answer here", callback=sources_command)
     )
-    bot.add_dynamic_items(PlayButton)
+    tree.client.add_dynamic_items(PlayButton)

@@ -36,9 +36,11 @@ class OpusClipSource(discord.AudioSource):
 
     @property
     def frames(self) -> int:
+        """How many 20 ms packets the clip holds."""
         return len(self._packets)
 
     def read(self) -> bytes:
+        """The next packet; empty bytes once the clip is over, which stops the player."""
         if self._next >= len(self._packets):
             return b""
         packet = self._packets[self._next]
@@ -46,9 +48,11 @@ class OpusClipSource(discord.AudioSource):
         return packet
 
     def is_opus(self) -> bool:
+        """Yes: discord.py sends the packets as they are, without re-encoding."""
         return True
 
     def cleanup(self) -> None:
+        """Drop the packets once the player is done with them."""
         self._packets = []
 
 
@@ -62,17 +66,21 @@ class PCMClipSource(discord.AudioSource):
 
     @property
     def frames(self) -> int:
+        """How many 20 ms frames the clip holds (the last one padded with silence)."""
         return len(self._pcm) // PCM_FRAME_BYTES
 
     def read(self) -> bytes:
+        """The next 20 ms frame; empty bytes once the clip is over, which stops the player."""
         frame = self._pcm[self._offset : self._offset + PCM_FRAME_BYTES]
         self._offset += PCM_FRAME_BYTES
         return frame if len(frame) == PCM_FRAME_BYTES else b""
 
     def is_opus(self) -> bool:
+        """No: discord.py encodes these frames to Opus itself."""
         return False
 
     def cleanup(self) -> None:
+        """Drop the audio once the player is done with it."""
         self._pcm = b""
 
 

@@ -1,5 +1,9 @@
 """Everything the Discord commands share: the answerer, the voice, memory, playback, guards.
 
+The command modules depend on this module only: they reach the shared :class:`CourseTA` through
+``interaction.client.ta`` (a :class:`CourseTAClient`), and the bot in ``app.py`` imports them and
+registers them on its tree, so dependencies point one way.
+
 Answering and speaking are CPU work in threads; each has its own single-worker pool so questions
 are answered one after another (the query pipeline and Piper are not built for concurrent use),
 while the event loop stays free to defer new interactions within Discord's 3 seconds.
@@ -9,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import discord
 
@@ -25,8 +30,12 @@ from voice.render import Clip, VoiceRenderer, get_renderer
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 
 class CourseTA:
+    """The shared state of one bot: answerer and voice behind single-worker pools, memory, playback, guards."""
+
     def __init__(
         self,
         settings: Settings,
@@ -49,6 +58,7 @@ class CourseTA:
         self.service.warm_up()
 
     async def answer(self, question: str, history: Sequence[Turn]) -> Answer:
+        """The answer, computed in the answer pool so the event loop keeps acknowledging interactions."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._answer_pool, self._answer, question, list(history))
 
@@ -65,12 +75,21 @@ class CourseTA:
         logger.debug("rendering a clip for %d characters", len(text))
         return self.renderer.render(text, formats=("ogg",))
 
-    async def in_thread(self, function, *args):  # type: ignore[no-untyped-def]
+    async def in_thread(self, function: Callable[..., T], *args: Any) -> T:
         """Store reads (catalog, summaries) off the event loop, beside the answerer."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._answer_pool, function, *args)
 
     async def close(self) -> None:
+        """Leave voice channels and stop the pools without waiting for queued work."""
         await self.playback.close()
         self._answer_pool.shutdown(wait=False, cancel_futures=True)
         self._voice_pool.shutdown(wait=False, cancel_futures=True)
+
+
+class CourseTAClient(discord.Client):
+    """A ``discord.Client`` that carries the shared :class:`CourseTA`: what every command runs under."""
+
+    def __init__(self, ta: CourseTA, **options: Any) -> None:
+        super().__init__(**options)
+        self.ta = ta

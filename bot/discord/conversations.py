@@ -9,6 +9,7 @@ restart forgets old threads, which then simply start afresh.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pipelines.domain import Answer, Turn
@@ -21,10 +22,14 @@ MAX_CLIPS = 200
 
 @dataclass
 class Conversation:
+    """The turns (question, answer) that led to one answer message, oldest first."""
+
     turns: list[Turn] = field(default_factory=list)
 
 
 class Conversations:
+    """Bounded in-process memory: answer messages to their conversations, last answers, recent clips."""
+
     def __init__(self, max_threads: int = MAX_THREADS) -> None:
         self._threads: OrderedDict[int, Conversation] = OrderedDict()
         self._last: OrderedDict[tuple[int, int], Answer] = OrderedDict()
@@ -40,14 +45,15 @@ class Conversations:
         return None
 
     def is_ours(self, *message_ids: int | None) -> bool:
+        """Whether any of ``message_ids`` is an answer (or thread) of ours."""
         return any(m is not None and m in self._threads for m in message_ids)
 
-    def record(self, message_ids: list[int], history: list[Turn], answer: Answer, *, also: list[int] = ()) -> None:
+    def record(self, message_ids: list[int], history: list[Turn], answer: Answer, *, also: Sequence[int] = ()) -> None:
         """Remember that the answer posted as ``message_ids`` followed ``history``.
 
         ``also`` names a thread or root message the conversation continues under, so a thread keeps
         growing even when the student does not use Discord's reply arrow."""
-        turns = (history + [Turn(answer.question, answer.text)])[-MAX_TURNS:]
+        turns = [*history, Turn(answer.question, answer.text)][-MAX_TURNS:]
         for message_id in [*message_ids, *also]:
             self._threads[message_id] = Conversation(turns)
             self._threads.move_to_end(message_id)
@@ -55,6 +61,7 @@ class Conversations:
             self._threads.popitem(last=False)
 
     def remember_last(self, channel_id: int, user_id: int, answer: Answer) -> None:
+        """Keep the user's latest answer in this channel for /sources."""
         key = (channel_id, user_id)
         self._last[key] = answer
         self._last.move_to_end(key)
@@ -62,9 +69,11 @@ class Conversations:
             self._last.popitem(last=False)
 
     def last_answer(self, channel_id: int, user_id: int) -> Answer | None:
+        """The user's latest answer in this channel, or ``None``."""
         return self._last.get((channel_id, user_id))
 
     def keep_clip(self, key: str, clip: Clip) -> None:
+        """Remember the clip under the key its "Play in voice" button carries."""
         """Clips stay playable from the answer's button for a while (bounded, newest kept)."""
         self._clips[key] = clip
         self._clips.move_to_end(key)
@@ -72,4 +81,5 @@ class Conversations:
             self._clips.popitem(last=False)
 
     def clip(self, key: str) -> Clip | None:
+        """The clip a button names, or ``None`` once it has been forgotten."""
         return self._clips.get(key)

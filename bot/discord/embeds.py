@@ -40,6 +40,7 @@ class VoiceNote:
     error: str | None = None
 
     def describe(self) -> str:
+        """The footer text: the backend and voice, or why there is no clip."""
         if self.error or not self.backend:
             return f"no voice clip ({self.error or 'voice unavailable'})"
         return f"voice: {self.backend}" + (f" ({self.voice})" if self.voice else "")
@@ -62,6 +63,7 @@ def source_line(number: int, citation: Citation) -> str:
 
 
 def source_lines(citations: Sequence[Citation]) -> list[str]:
+    """One numbered link per citation, best first."""
     return [source_line(number, citation) for number, citation in enumerate(citations, start=1)]
 
 
@@ -127,4 +129,5 @@ def sources_embed(answer: Answer) -> discord.Embed:
 
 
 def error_embed(message: str) -> discord.Embed:
+    """A red embed holding the message, cut to fit."""
     return discord.Embed(description=clip_text(message, DESCRIPTION_LIMIT), colour=ERROR_COLOUR)

@@ -21,6 +21,8 @@ class GuardRejected(app_commands.CheckFailure):
 
 
 class DiscordGuards:
+    """The guild and channel allow-lists and the per-user cooldown, from the settings."""
+
     def __init__(self, settings: Settings) -> None:
         self.guild_ids = settings.discord_allowed_guild_ids
         # Direct messages have no guild: allowed only when no guild allow-list narrows the bot down.

@@ -14,6 +14,7 @@ SCOPES = ("bot", "applications.commands")
 
 
 def bot_permissions() -> discord.Permissions:
+    """Exactly the permissions the features use (listed in the module docstring)."""
     return discord.Permissions(
         view_channel=True,
         send_messages=True,

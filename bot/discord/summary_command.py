@@ -1,23 +1,26 @@
-"""``/summary video:``: a video's summary and key moments, with title autocomplete."""
+"""``/summary video:``: a video's summary and key moments as an embed, with title autocomplete.
+
+The videos and their summaries come from :class:`pipelines.search.video_catalog.VideoCatalog`; this
+module only turns them into what Discord shows.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import discord
 from discord import app_commands
 
+from bot.discord.context import CourseTAClient
 from bot.discord.embeds import ANSWER_COLOUR, DESCRIPTION_LIMIT, FIELD_VALUE_LIMIT, TITLE_LIMIT, clip_text, error_embed
 from pipelines.domain import format_timestamp
-from pipelines.search.video_catalog import UnknownVideo, VideoSummary
-
-if TYPE_CHECKING:
-    from bot.discord.app import CourseTABot
+from pipelines.search.video_catalog import CatalogSummary, UnknownVideo
 
 CHOICE_LIMIT = 100  # Discord: choice names and string values are at most 100 characters
 
 
-def summary_embed(summary: VideoSummary) -> discord.Embed:
+def summary_embed(summary: CatalogSummary) -> discord.Embed:
+    """The summary, its key moments as timed links, and a footer saying how the summary was made."""
     video = summary.video
     url = video.url if video.url.startswith(("http://", "https://")) else None
     embed = discord.Embed(
@@ -39,27 +42,32 @@ def summary_embed(summary: VideoSummary) -> discord.Embed:
     return embed
 
 
-async def summary_command(interaction: discord.Interaction, video: str) -> None:
-    bot: CourseTABot = interaction.client  # type: ignore[assignment]
-    catalog = bot.ta.catalog
-    bot.ta.guards.charge(interaction.user.id)
+async def summary_command(interaction: discord.Interaction[CourseTAClient], video: str) -> None:
+    """Defer, read the summary off the event loop, then post it (or why there is none)."""
+    ta = interaction.client.ta
+    catalog = ta.catalog
+    ta.guards.charge(interaction.user.id)
     await interaction.response.defer(thinking=True)
     try:
-        summary = await bot.ta.in_thread(lambda: catalog.summary(catalog.resolve(video)))
+        summary = await ta.in_thread(lambda: catalog.summary(catalog.resolve(video)))
     except UnknownVideo as error:
         await interaction.followup.send(embed=error_embed(str(error)))
         return
     await interaction.followup.send(embed=summary_embed(summary))
 
 
-async def video_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-    bot: CourseTABot = interaction.client  # type: ignore[assignment]
-    videos = await bot.ta.in_thread(bot.ta.catalog.search, current)
+async def video_autocomplete(interaction: discord.Interaction[CourseTAClient], current: str) -> list[app_commands.Choice[str]]:
+    """Titles matching what was typed so far; the value sent back is the video id."""
+    ta = interaction.client.ta
+    videos = await ta.in_thread(ta.catalog.search, current)
     return [app_commands.Choice(name=clip_text(v.title, CHOICE_LIMIT), value=v.video_id[:CHOICE_LIMIT]) for v in videos]
 
 
-def setup(bot: CourseTABot) -> None:
-    command = app_commands.Command(name="summary", description="Summary and key moments of one lecture video", callback=summary_command)
+def register(tree: app_commands.CommandTree[CourseTAClient]) -> None:
+    """Add /summary, with autocomplete on its ``video`` option, to the tree."""
+    command: app_commands.Command[Any, ..., None] = app_commands.Command(
+        name="summary", description="Summary and key moments of one lecture video", callback=summary_command
+    )
     command = app_commands.describe(video="Start typing a video title")(command)
     command.autocomplete("video")(video_autocomplete)
-    bot.tree.add_command(command)
+    tree.add_command(command)

@@ -65,6 +65,8 @@ def caller_voice_channel(member: discord.abc.User) -> discord.VoiceChannel | dis
 
 @dataclass
 class QueuedClip:
+    """A clip waiting in a guild's queue, with the label replies use for it."""
+
     source: discord.AudioSource
     label: str
 
@@ -88,6 +90,7 @@ class GuildVoice:
 
     @property
     def connected(self) -> bool:
+        """Whether the bot is in a voice channel of this guild right now."""
         return self.voice_client is not None and self.voice_client.is_connected()
 
     async def join(self, channel: discord.VoiceChannel | discord.StageChannel) -> discord.VoiceClient:
@@ -200,11 +203,13 @@ class VoicePlayback:
         ensure_opus()
 
     def guild(self, guild_id: int) -> GuildVoice:
+        """The guild's player, created on first use."""
         player = self.guilds.get(guild_id)
         if player is None:
             player = self.guilds[guild_id] = GuildVoice(guild_id, self.voice_client_class, self.idle_seconds)
         return player
 
     async def close(self) -> None:
+        """Leave every voice channel (on shutdown)."""
         for player in list(self.guilds.values()):
             await player.leave()

@@ -15,6 +15,7 @@ APT = "apt-get install -y"
 
 
 def check_data_dir(settings: Settings) -> CheckResult:
+    """The data dir exists (or can be created) and this user can write in it."""
     path = settings.data_dir
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -57,6 +58,7 @@ def check_embedding_model(settings: Settings) -> CheckResult:
 
 
 def check_whisper_model(settings: Settings) -> CheckResult:
+    """The transcription model is a CTranslate2 folder on disk (a hub name only warns: it downloads on first use)."""
     model = settings.whisper_model
     if not model:
         try:
@@ -90,6 +92,7 @@ def check_whisper_model(settings: Settings) -> CheckResult:
 
 
 def check_piper_voice(settings: Settings) -> CheckResult:
+    """The offline Piper voice and its ``.onnx.json`` are on disk, when Piper is among the voice backends."""
     if not settings.voice_enabled or "piper" not in settings.voice_backend_order:
         return CheckResult("piper voice", "skip", "Piper is not among COURSE_TA_VOICE_BACKENDS")
     if settings.piper_voice:
@@ -119,6 +122,7 @@ def check_piper_voice(settings: Settings) -> CheckResult:
 
 
 def check_ffmpeg(settings: Settings) -> CheckResult:
+    """ffmpeg and ffprobe are on PATH."""
     missing = [tool for tool in ("ffmpeg", "ffprobe") if shutil.which(tool) is None]
     if missing:
         return CheckResult(
@@ -131,6 +135,7 @@ def check_ffmpeg(settings: Settings) -> CheckResult:
 
 
 def check_opus(settings: Settings) -> CheckResult:
+    """libopus can be loaded; it blocks only when the Discord bot (voice playback) is configured."""
     library = ctypes.util.find_library("opus")
     if library is None:
         blocking = settings.discord_token is not None

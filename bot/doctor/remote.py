@@ -32,6 +32,7 @@ START_ES = "docker compose -f infra/docker-compose.yml up -d elasticsearch"
 
 
 def check_slack(settings: Settings, online: bool = False) -> CheckResult:
+    """The tokens the Slack mode needs are present; ``online`` also checks them with ``auth.test`` and the granted scopes."""
     if settings.slack_bot_token is None and settings.slack_app_token is None and settings.slack_signing_secret is None:
         return CheckResult("slack", "skip", "not configured (SLACK_BOT_TOKEN unset): the Slack bot won't start")
     if settings.slack_bot_token is None:
@@ -93,6 +94,7 @@ def check_slack(settings: Settings, online: bool = False) -> CheckResult:
 
 
 def check_discord(settings: Settings) -> CheckResult:
+    """DISCORD_TOKEN has a bot token's shape and belongs to the configured application."""
     if settings.discord_token is None:
         return CheckResult("discord", "skip", "not configured (DISCORD_TOKEN unset): the Discord bot won't start")
     token = settings.discord_token.get_secret_value().strip()
@@ -123,6 +125,7 @@ def check_discord(settings: Settings) -> CheckResult:
 
 
 def check_elasticsearch(settings: Settings, dims: int | None = None) -> list[CheckResult]:
+    """The cluster answers with a supported version and credentials, and its index matches this embedding model."""
     if not settings.elasticsearch_url:
         return [CheckResult("elasticsearch", "skip", "not configured: the embedded store is used")]
     from elastic_transport import ConnectionError as ESConnectionError
@@ -244,6 +247,7 @@ def _check_index(client: Any, settings: Settings, dims: int | None) -> CheckResu
 
 
 def check_tortoise(settings: Settings) -> list[CheckResult]:
+    """The Tortoise worker answers, is ready on a GPU and knows the configured voice (a local worker also checks this GPU)."""
     if not settings.voice_enabled or "tortoise" not in settings.voice_backend_order:
         return [CheckResult("tortoise", "skip", "Tortoise is not among COURSE_TA_VOICE_BACKENDS")]
     if not settings.tortoise_url:

@@ -10,6 +10,8 @@ Status = Literal["ok", "warn", "fail", "skip"]
 
 @dataclass(frozen=True)
 class CheckResult:
+    """What one check found, and the fix when it is not ``ok``."""
+
     name: str
     status: Status
     detail: str
@@ -17,7 +19,9 @@ class CheckResult:
 
     @property
     def blocking(self) -> bool:
+        """True for ``fail``: the service could not do its job."""
         return self.status == "fail"
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict for ``doctor --json``."""
         return asdict(self)

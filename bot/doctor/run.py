@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from bot.doctor import local, remote
 from bot.doctor.result import CheckResult
 from pipelines.settings import Settings
 
 
 def run_checks(settings: Settings, online: bool = False, load_models: bool = True) -> list[CheckResult]:
+    """Every check, local ones first; ``online`` contacts Slack, ``load_models`` loads the embedding model."""
     results = [local.check_data_dir(settings)]
     if load_models:
         results.append(local.check_embedding_model(settings))
@@ -25,7 +28,7 @@ def run_checks(settings: Settings, online: bool = False, load_models: bool = Tru
     return results
 
 
-def _guard(name: str, check) -> list[CheckResult]:  # type: ignore[no-untyped-def]
+def _guard(name: str, check: Callable[[], Iterable[CheckResult]]) -> list[CheckResult]:
     """An unexpected error inside a check is reported as that check failing, with the error."""
     try:
         return list(check())

@@ -37,19 +37,23 @@ class HealthState:
         self.dead: dict[str, str] = {}
 
     def add_check(self, name: str, check: Check) -> None:
+        """Register (or replace) the readiness check ``name``."""
         with self._lock:
             self._checks[name] = check
 
     def mark_dead(self, component: str, reason: str) -> None:
+        """A component stopped without being asked to: liveness fails from now on, naming it."""
         with self._lock:
             self.dead[component] = reason
 
     def liveness(self) -> tuple[bool, dict[str, Any]]:
+        """(alive, body for /livez): alive while no component has died."""
         with self._lock:
             dead = dict(self.dead)
         return not dead, {"alive": not dead, "dead": dead, "uptime_s": round(time.monotonic() - self.started_at, 1)}
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """(ready, body for /readyz): every check passes now, at least one is registered, not draining, nothing dead."""
         with self._lock:
             checks = dict(self._checks)
         results: dict[str, dict[str, Any]] = {}
@@ -101,11 +105,14 @@ class HealthServer:
 
     @property
     def port(self) -> int:
+        """The port actually bound (useful when 0 was asked for)."""
         return int(self.server.server_address[1])
 
     def start(self) -> None:
+        """Start answering in the background."""
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop serving and release the port."""
         self.server.shutdown()
         self.server.server_close()

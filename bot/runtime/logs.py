@@ -20,7 +20,10 @@ _STANDARD = set(vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, Non
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object per record: the standard fields plus whatever was passed as ``extra``."""
+
     def format(self, record: logging.LogRecord) -> str:
+        """The record as one line of JSON (non-JSON values as their ``str``)."""
         payload: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,

@@ -31,6 +31,7 @@ COMPONENTS = ("scheduler", "slack", "discord")
 
 
 def slack_ready(settings: Settings) -> tuple[bool, str]:
+    """(can the Slack bot start, the mode or what is missing)."""
     if settings.slack_bot_token is None:
         return False, "SLACK_BOT_TOKEN is not set"
     if settings.slack_mode == "socket" and settings.slack_app_token is None:
@@ -41,6 +42,7 @@ def slack_ready(settings: Settings) -> tuple[bool, str]:
 
 
 def discord_ready(settings: Settings) -> tuple[bool, str]:
+    """(can the Discord bot start, why not)."""
     if settings.discord_token is None:
         return False, "DISCORD_TOKEN is not set"
     return True, "token set"
@@ -72,6 +74,8 @@ class _Stoppable:
 
 @dataclass
 class ServiceRunner:
+    """Starts the chosen components behind one health endpoint and stops them in the order that loses nothing."""
+
     settings: Settings
     components: list[str]
     state: HealthState = field(default_factory=HealthState)
@@ -87,6 +91,7 @@ class ServiceRunner:
     # -- start ----------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Health endpoint first, then store, models, scheduler and bots; ready once all are up."""
         self.health = HealthServer(self.state, self.settings.health_host, self.settings.health_port)
         self.health.start()
         logger.info(
@@ -141,14 +146,9 @@ class ServiceRunner:
                 server.server_close()
                 bot.close(wait=True)  # lazy listeners finish posting their answers
         else:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-            from slack_sdk import WebClient
+            from bot.slack.server import socket_mode_handler
 
-            assert self.settings.slack_app_token is not None
-            app_token = self.settings.slack_app_token.get_secret_value()
-            handler = SocketModeHandler(
-                bot.app, app_token=app_token, web_client=WebClient(token=app_token, base_url=bot.app.client.base_url, timeout=30)
-            )
+            handler = socket_mode_handler(bot)
             handler.connect()
             self.state.add_check(
                 "slack",
@@ -209,6 +209,8 @@ class ServiceRunner:
     # -- run and stop -----------------------------------------------------------------------
 
     def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGINT ask for a graceful shutdown (main thread only)."""
+
         def request_stop(signum: int, frame: object) -> None:
             # Only set flags here: logging from a signal handler can deadlock on the handler's lock.
             self._signal = self._signal or signal.Signals(signum).name
@@ -218,10 +220,12 @@ class ServiceRunner:
             signal.signal(sig, request_stop)
 
     def wait(self) -> None:
+        """Block until a stop is requested (the short waits let signal handlers run)."""
         while not self.stop_event.wait(0.5):
             pass
 
     def shutdown(self) -> dict[str, Any]:
+        """Drain answers, stop bots then the scheduler, stop health; returns what the ``shutdown`` log line says."""
         logger.info("shutdown requested", extra={"event": "shutdown_requested", "signal": self._signal})
         self.stop_event.set()
         self.state.draining = True

@@ -106,7 +106,8 @@ def _register(bot: SlackBot) -> None:
     app = bot.app
 
     def triage(body: dict[str, Any], context: BoltContext, request: BoltRequest, next: Callable[[], Any]) -> Any:
-        retry = (request.headers.get("x-slack-retry-num") or [None])[0]
+        retries = request.headers.get("x-slack-retry-num")
+        retry = retries[0] if retries else None
         context[TRIAGE_KEY] = bot.triager.triage(body, context.bot_user_id, retry)
         return next()
 

@@ -58,14 +58,17 @@ def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
 
 
 def section(text: str) -> Block:
+    """A mrkdwn section block (``text`` must already be escaped and within :data:`SECTION_LIMIT`)."""
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
 def context(text: str) -> Block:
+    """A small grey context line (mrkdwn)."""
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
 def shorten(text: str, limit: int) -> str:
+    """``text`` on one line, cut at a word to at most ``limit`` characters with an ellipsis."""
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
@@ -91,6 +94,7 @@ def not_covered_note(answer: Answer) -> Block:
 
 
 def feedback_block(answer_id: str) -> Block:
+    """The 👍/👎 buttons; both carry ``answer_id`` so a vote finds its answer in the log."""
     return {
         "type": "actions",
         "block_id": f"feedback:{answer_id}",
@@ -138,7 +142,7 @@ def text_blocks(text: str, budget: int = MAX_BLOCKS) -> list[Block]:
 
 def progress_blocks(partial_text: str) -> list[Block]:
     """What a streamed answer shows while it grows: the text so far and a 'still writing' line."""
-    return text_blocks(partial_text, MAX_BLOCKS - 1) + [context(":writing_hand: still writing\u2026")]
+    return [*text_blocks(partial_text, MAX_BLOCKS - 1), context(":writing_hand: still writing\u2026")]
 
 
 def notice_blocks(text: str, emoji: str = ":warning:") -> list[Block]:

@@ -40,6 +40,8 @@ def failure_message(error: Exception) -> str:
 
 
 class AnswerFlow:
+    """Turns one triaged event into what the student sees in the thread; never raises."""
+
     def __init__(
         self,
         settings: Settings,
@@ -55,6 +57,7 @@ class AnswerFlow:
         self.voice_gate = threading.BoundedSemaphore(1)
 
     def run(self, triage: Triage, client: WebClient) -> None:
+        """Refuse, answer or ignore as ``triage`` says; every answer and error ends as a message in the thread."""
         if triage.action == REFUSE:
             self._refuse(triage, client)
             return

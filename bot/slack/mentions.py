@@ -31,7 +31,3 @@ def question_text(text: str, bot_user_id: str | None) -> str:
     cleaned = _LINK.sub(lambda m: m.group(2) or m.group(1), cleaned)
     cleaned = cleaned.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return " ".join(cleaned.split())
-
-
-def mentions(text: str, user_id: str | None) -> bool:
-    return bool(user_id) and any(m.group(1) == user_id for m in _USER.finditer(text or ""))

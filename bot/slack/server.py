@@ -11,12 +11,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.slack.app import SlackBot
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +65,7 @@ def make_http_server(bot: SlackBot, host: str | None = None, port: int | None = 
 
 
 def serve_http(bot: SlackBot) -> None:
+    """Serve the Events API until interrupted (``course-ta serve slack --mode http``)."""
     server = make_http_server(bot)
     logger.warning("Slack Events API listening on http://%s:%s%s", server.server_name, server.server_port, bot.settings.slack_http_path)
     try:
@@ -70,15 +74,22 @@ def serve_http(bot: SlackBot) -> None:
         server.server_close()
 
 
-def serve_socket_mode(bot: SlackBot) -> None:
-    """Connect out to Slack over a WebSocket (SLACK_APP_TOKEN); blocks until interrupted."""
+def socket_mode_handler(bot: SlackBot) -> SocketModeHandler:
+    """Bolt's Socket Mode handler for ``bot`` (SLACK_APP_TOKEN), not yet connected: ``connect()`` then ``close()``.
+
+    ``apps.connections.open``, which hands out the WebSocket URL, is called on the same Web API base URL
+    as every other method (``COURSE_TA_SLACK_API_URL``).
+    """
     from slack_bolt.adapter.socket_mode import SocketModeHandler
     from slack_sdk import WebClient
 
     assert bot.settings.slack_app_token is not None
     app_token = bot.settings.slack_app_token.get_secret_value()
-    # apps.connections.open (which hands out the WebSocket URL) lives on the same Web API base URL.
     web_client = WebClient(token=app_token, base_url=bot.app.client.base_url, timeout=30)
-    handler = SocketModeHandler(bot.app, app_token=app_token, web_client=web_client)
+    return SocketModeHandler(bot.app, app_token=app_token, web_client=web_client)
+
+
+def serve_socket_mode(bot: SlackBot) -> None:
+    """Connect out to Slack over a WebSocket (SLACK_APP_TOKEN); blocks until interrupted."""
     logger.warning("Slack Socket Mode connecting")
-    handler.start()
+    socket_mode_handler(bot).start()

@@ -45,6 +45,8 @@ def _ignore(why: str) -> Triage:
 
 
 class Triager:
+    """Applies the guards to an event: ignore, refuse (with the reason) or answer."""
+
     def __init__(self, log: AnswerLog, allow: ChannelAllowList, limiter: RateLimiter, seen: SeenEvents) -> None:
         self.log = log
         self.allow = allow
@@ -52,6 +54,7 @@ class Triager:
         self.seen = seen
 
     def triage(self, body: dict[str, Any], bot_user_id: str | None, retry_num: str | None = None) -> Triage:
+        """The decision for one Events API body; ``retry_num`` (``X-Slack-Retry-Num``) is only logged."""
         event = body.get("event") or {}
         kind = event.get("type")
         if event.get("bot_id") or event.get("subtype") == "bot_message" or event.get("app_id"):
@@ -62,7 +65,7 @@ class Triager:
         if event.get("subtype") not in _HUMAN_SUBTYPES:
             return _ignore(f"message subtype {event.get('subtype')}")
         channel, ts = event.get("channel") or "", event.get("ts") or ""
-        parent = event.get("thread_ts")
+        parent: str = event.get("thread_ts") or ""
         in_thread = bool(parent) and parent != ts
         direct = event.get("channel_type") == "im" or channel.startswith("D")
         if kind == "message" and not direct:

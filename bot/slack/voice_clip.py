@@ -14,15 +14,18 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from voice.encoding import ClipFormat
 from voice.render import VoiceRenderer
 
 logger = logging.getLogger(__name__)
 
-CLIP_FORMAT = "mp3"  # Slack plays MP3 inline in every client; Ogg/Opus only downloads
+CLIP_FORMAT: ClipFormat = "mp3"  # Slack plays MP3 inline in every client; Ogg/Opus only downloads
 
 
 @dataclass(frozen=True)
 class ClipOutcome:
+    """Whether the clip reached the thread; otherwise the note that says why."""
+
     uploaded: bool
     note: str | None = None  # the context line when there is no clip
     file_id: str | None = None

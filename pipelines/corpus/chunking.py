@@ -51,6 +51,7 @@ def chunk_documents(
     overlap_words: int,
     embedding_model: str,
 ) -> list[Document]:
+    """A video's sentences as chunk Documents, numbered in order, with content-hash ids."""
     documents = []
     for index, window in enumerate(chunk_sentences(sentences, chunk_words, overlap_words)):
         documents.append(window_document(video, window, kind=CHUNK_KIND, index=index, embedding_model=embedding_model))
@@ -58,6 +59,7 @@ def chunk_documents(
 
 
 def window_document(video: Video, window: list[Sentence], *, kind: str, index: int, embedding_model: str) -> Document:
+    """One Document of whole sentences, with each sentence's offset, start and end in meta for citations."""
     offsets: list[int] = []
     cursor = 0
     for sentence in window:
@@ -85,5 +87,6 @@ def window_document(video: Video, window: list[Sentence], *, kind: str, index: i
 
 
 def document_id(text: str, meta: dict, embedding_model: str) -> str:
+    """A hash of everything that shapes the stored document, so unchanged input keeps its id and is not re-embedded."""
     payload = json.dumps({"text": text, "meta": meta, "model": embedding_model}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -22,6 +22,8 @@ class ManifestError(ValueError):
 
 @dataclass
 class ManifestRow:
+    """One video's row; columns the row left empty are empty strings, an unusable duration is None."""
+
     video_id: str
     title: str = ""
     url: str = ""
@@ -31,12 +33,15 @@ class ManifestRow:
 
 @dataclass
 class Manifest:
+    """The usable rows by video id, and a warning for every row that was skipped or corrected."""
+
     path: Path
     rows: dict[str, ManifestRow] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
 
 def read_manifest(path: Path) -> Manifest:
+    """Read the manifest; ManifestError only when the file as a whole is unusable, bad rows become warnings."""
     try:
         text = decode_transcript_bytes(path.read_bytes()).text
     except (OSError, TranscriptError) as error:

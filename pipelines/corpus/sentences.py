@@ -52,6 +52,8 @@ DISCOURSE_MARKERS = frozenset(
 
 @dataclass
 class TimedWord:
+    """A word with its time, when known, and whether it closes a caption segment (a hint for sentence cuts)."""
+
     text: str
     start: float | None
     end: float | None
@@ -85,7 +87,7 @@ def _interpolate(tokens: list[str], start: float | None, end: float | None) -> l
     span = end - start
     words = []
     cursor = start
-    for token, weight in zip(tokens, weights):
+    for token, weight in zip(tokens, weights, strict=True):
         step = span * weight / total
         words.append(TimedWord(token, round(cursor, 3), round(cursor + step, 3)))
         cursor += step
@@ -93,6 +95,7 @@ def _interpolate(tokens: list[str], start: float | None, end: float | None) -> l
 
 
 def split_sentences(words: list[TimedWord]) -> list[Sentence]:
+    """Sentences by punctuation, with over-long or unpunctuated runs cut into pseudo-sentences; times from their words."""
     if not words:
         return []
     groups: list[list[TimedWord]] = []
@@ -106,6 +109,7 @@ def split_sentences(words: list[TimedWord]) -> list[Sentence]:
 
 
 def segments_to_sentences(segments: list[Segment]) -> list[Sentence]:
+    """Timed sentences of a transcript, whatever its captions' cut."""
     return split_sentences(timed_words(segments))
 
 

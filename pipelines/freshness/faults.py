@@ -23,11 +23,14 @@ class VideoFailure(Exception):
 
 @dataclass(frozen=True)
 class Fault:
+    """A failure in words for the ledger, and whether trying again can help."""
+
     reason: str
     retryable: bool
 
 
 def classify(error: BaseException) -> Fault:
+    """Turn any exception from a stage into a reason and a retry policy."""
     if isinstance(error, VideoFailure):
         return Fault(error.reason, error.retryable)
     if isinstance(error, OSError) and error.errno == errno.ENOSPC:

@@ -7,12 +7,17 @@ changed or that never finished. WAL mode keeps every committed row across a kill
 lets ``course-ta status`` read while a sync writes.
 
 Stages: ``listed`` → ``transcript`` (fetched captions, transcript file or faster-whisper) →
-``cleaned`` → ``summarized`` (skipped until summaries exist) → ``indexed``.
+``cleaned`` → ``summarized`` (skipped when summaries are off) → ``indexed``.
+
+Sources are either scheduled (``course-ta add-source``: polled, and videos whose files are gone
+are removed) or one-shot (``course-ta ingest PATH``: listed only when that command runs again, so
+deleting a folder ingested once by hand never empties the index behind the user's back).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import threading
 import time
@@ -34,7 +39,8 @@ CREATE TABLE IF NOT EXISTS sources (
     source_id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
     location TEXT NOT NULL,
-    added_at REAL NOT NULL
+    added_at REAL NOT NULL,
+    scheduled INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS videos (
     video_id TEXT PRIMARY KEY,
@@ -58,22 +64,35 @@ CREATE TABLE IF NOT EXISTS stages (
     started_at REAL,
     finished_at REAL,
     seconds REAL,
+    warnings TEXT,
     PRIMARY KEY (video_id, stage)
 );
 CREATE INDEX IF NOT EXISTS stages_status ON stages (status, next_attempt_at);
 """
+# Columns added after the first release: ledgers written by an older version gain them on open.
+_ADDED_COLUMNS = (("sources", "scheduled", "INTEGER NOT NULL DEFAULT 1"), ("stages", "warnings", "TEXT"))
+_STAGE_COLUMNS = (
+    "video_id, stage, status, input_hash, output_hash, detail, attempts, last_error, retryable, "
+    "next_attempt_at, started_at, finished_at, seconds, warnings"
+)
+_SOURCE_COLUMNS = "source_id, kind, location, added_at, scheduled"
 
 
 @dataclass(frozen=True)
 class Source:
+    """Where videos come from; ``scheduled`` sources are polled, the others were ingested by hand."""
+
     source_id: str
     kind: str
     location: str
     added_at: float
+    scheduled: bool = True
 
 
 @dataclass(frozen=True)
 class StageRecord:
+    """One stage of one video as last recorded: what it consumed and produced, or why it failed."""
+
     video_id: str
     stage: str
     status: str
@@ -87,12 +106,15 @@ class StageRecord:
     started_at: float | None
     finished_at: float | None
     seconds: float | None
+    warnings: tuple[str, ...] = ()
 
     def satisfied_by(self, input_hash: str) -> bool:
+        """Finished (or deliberately skipped) for exactly this input: nothing to redo."""
         return self.status in SATISFIED and self.input_hash == input_hash
 
 
 def source_id_for(kind: str, location: str) -> str:
+    """Stable id of a source: the same kind and location always name the same source."""
     return f"{kind}-{hashlib.sha256(location.encode('utf-8')).hexdigest()[:10]}"
 
 
@@ -108,12 +130,26 @@ class Ledger:
         self._db.execute("PRAGMA synchronous=NORMAL")  # durable across a killed process (WAL)
         self._db.execute("PRAGMA busy_timeout=30000")
         self._db.executescript(_SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        for table, column, declaration in _ADDED_COLUMNS:
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column in present:
+                continue
+            try:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            except sqlite3.OperationalError:  # another process added it first
+                if column not in {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}:
+                    raise
 
     @classmethod
     def open(cls, settings: Settings) -> Ledger:
+        """The ledger of the configured data dir."""
         return cls(settings.ledger_path)
 
     def close(self) -> None:
+        """Close the connection; committed rows are already on disk."""
         with self._lock:
             self._db.close()
 
@@ -130,26 +166,33 @@ class Ledger:
 
     # -- sources ---------------------------------------------------------------------------------
 
-    def add_source(self, kind: str, location: str) -> Source:
-        source = Source(source_id_for(kind, location), kind, location, time.time())
+    def add_source(self, kind: str, location: str, scheduled: bool = True) -> Source:
+        """Remember a source; adding a one-shot source again as scheduled starts polling it (never the reverse)."""
+        source = Source(source_id_for(kind, location), kind, location, time.time(), scheduled)
         with self._tx() as db:
             db.execute(
-                "INSERT OR IGNORE INTO sources (source_id, kind, location, added_at) VALUES (?, ?, ?, ?)",
-                (source.source_id, kind, location, source.added_at),
+                "INSERT OR IGNORE INTO sources (source_id, kind, location, added_at, scheduled) VALUES (?, ?, ?, ?, ?)",
+                (source.source_id, kind, location, source.added_at, int(scheduled)),
             )
+            if scheduled:
+                db.execute("UPDATE sources SET scheduled = 1 WHERE source_id = ?", (source.source_id,))
         return self.source(source.source_id) or source
 
     def source(self, source_id: str) -> Source | None:
+        """The source with this id, if the ledger has it."""
         with self._lock:
-            row = self._db.execute("SELECT source_id, kind, location, added_at FROM sources WHERE source_id = ?", (source_id,)).fetchone()
-        return Source(*row) if row else None
+            row = self._db.execute(f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE source_id = ?", (source_id,)).fetchone()
+        return _source(row) if row else None
 
-    def sources(self) -> list[Source]:
+    def sources(self, scheduled_only: bool = False) -> list[Source]:
+        """Every source, oldest first; ``scheduled_only`` leaves out folders ingested by hand."""
+        query = f"SELECT {_SOURCE_COLUMNS} FROM sources" + (" WHERE scheduled = 1" if scheduled_only else "") + " ORDER BY added_at"
         with self._lock:
-            rows = self._db.execute("SELECT source_id, kind, location, added_at FROM sources ORDER BY added_at").fetchall()
-        return [Source(*row) for row in rows]
+            rows = self._db.execute(query).fetchall()
+        return [_source(row) for row in rows]
 
     def remove_source(self, source_id: str) -> bool:
+        """Forget the source row (its videos are removed by the engine first); True when it existed."""
         with self._tx() as db:
             return db.execute("DELETE FROM sources WHERE source_id = ?", (source_id,)).rowcount > 0
 
@@ -172,12 +215,20 @@ class Ledger:
             self._set_stage(db, ref.video_id, "listed", DONE, ref.fingerprint, ref.fingerprint, ref.kind, now, now)
             return row is None or row[0] != ref.fingerprint
 
+    def remove_video(self, video_id: str) -> None:
+        """Forget a video and every stage of it (after its documents left the index)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM stages WHERE video_id = ?", (video_id,))
+            db.execute("DELETE FROM videos WHERE video_id = ?", (video_id,))
+
     def video(self, video_id: str) -> VideoRef | None:
+        """The source's last listing of this video."""
         with self._lock:
             row = self._db.execute("SELECT ref_json FROM videos WHERE video_id = ?", (video_id,)).fetchone()
         return VideoRef.from_json(row[0]) if row else None
 
     def videos(self, source_id: str | None = None) -> list[VideoRef]:
+        """Every listed video (of one source when given), by video id."""
         query = "SELECT ref_json FROM videos" + (" WHERE source_id = ?" if source_id else "") + " ORDER BY video_id"
         with self._lock:
             rows = self._db.execute(query, (source_id,) if source_id else ()).fetchall()
@@ -186,36 +237,28 @@ class Ledger:
     # -- stages ----------------------------------------------------------------------------------
 
     def stage(self, video_id: str, stage: str) -> StageRecord | None:
+        """One stage of one video, if it was ever started."""
         with self._lock:
-            row = self._db.execute(
-                "SELECT video_id, stage, status, input_hash, output_hash, detail, attempts, last_error, retryable, "
-                "next_attempt_at, started_at, finished_at, seconds FROM stages WHERE video_id = ? AND stage = ?",
-                (video_id, stage),
-            ).fetchone()
+            row = self._db.execute(f"SELECT {_STAGE_COLUMNS} FROM stages WHERE video_id = ? AND stage = ?", (video_id, stage)).fetchone()
         return _record(row) if row else None
 
     def stages_of(self, video_id: str) -> dict[str, StageRecord]:
+        """Every recorded stage of one video, by stage name."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT video_id, stage, status, input_hash, output_hash, detail, attempts, last_error, retryable, "
-                "next_attempt_at, started_at, finished_at, seconds FROM stages WHERE video_id = ?",
-                (video_id,),
-            ).fetchall()
+            rows = self._db.execute(f"SELECT {_STAGE_COLUMNS} FROM stages WHERE video_id = ?", (video_id,)).fetchall()
         return {row[1]: _record(row) for row in rows}
 
     def all_stages(self) -> dict[str, dict[str, StageRecord]]:
         """Every stage row grouped by video, read in one query (the fast no-change sync path)."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT video_id, stage, status, input_hash, output_hash, detail, attempts, last_error, retryable, "
-                "next_attempt_at, started_at, finished_at, seconds FROM stages"
-            ).fetchall()
+            rows = self._db.execute(f"SELECT {_STAGE_COLUMNS} FROM stages").fetchall()
         grouped: dict[str, dict[str, StageRecord]] = {}
         for row in rows:
             grouped.setdefault(row[0], {})[row[1]] = _record(row)
         return grouped
 
     def start(self, video_id: str, stage: str, input_hash: str) -> None:
+        """Mark a stage running for this input and count the attempt."""
         with self._tx() as db:
             db.execute(
                 "INSERT INTO stages (video_id, stage, status, input_hash, attempts, started_at) VALUES (?, ?, ?, ?, 1, ?) "
@@ -224,12 +267,23 @@ class Ledger:
                 (video_id, stage, RUNNING, input_hash, time.time()),
             )
 
-    def finish(self, video_id: str, stage: str, input_hash: str, output_hash: str, detail: str = "", status: str = DONE) -> None:
+    def finish(
+        self,
+        video_id: str,
+        stage: str,
+        input_hash: str,
+        output_hash: str,
+        detail: str = "",
+        status: str = DONE,
+        warnings: tuple[str, ...] | list[str] = (),
+    ) -> None:
+        """Commit a finished stage; ``warnings`` are kept so a later run can show them without redoing it."""
         now = time.time()
         with self._tx() as db:
-            self._set_stage(db, video_id, stage, status, input_hash, output_hash, detail, None, now)
+            self._set_stage(db, video_id, stage, status, input_hash, output_hash, detail, None, now, list(warnings))
 
     def fail(self, video_id: str, stage: str, reason: str, retryable: bool, next_attempt_at: float | None) -> None:
+        """Record why a stage failed and when (if ever) to try it again."""
         now = time.time()
         with self._tx() as db:
             db.execute(
@@ -239,10 +293,6 @@ class Ledger:
                 "finished_at=excluded.finished_at, seconds=excluded.finished_at - stages.started_at",
                 (video_id, stage, FAILED, reason[:2000], int(retryable), next_attempt_at, now),
             )
-
-    def reset_attempts(self, video_id: str, stage: str) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE stages SET attempts = 0, next_attempt_at = NULL WHERE video_id = ? AND stage = ?", (video_id, stage))
 
     @staticmethod
     def _set_stage(
@@ -255,20 +305,22 @@ class Ledger:
         detail: str,
         started_at: float | None,
         finished_at: float,
+        warnings: list[str] | None = None,
     ) -> None:
         db.execute(
             "INSERT INTO stages (video_id, stage, status, input_hash, output_hash, detail, attempts, last_error, retryable, "
-            "next_attempt_at, started_at, finished_at, seconds) VALUES (?, ?, ?, ?, ?, ?, 0, NULL, 1, NULL, ?, ?, 0) "
+            "next_attempt_at, started_at, finished_at, seconds, warnings) VALUES (?, ?, ?, ?, ?, ?, 0, NULL, 1, NULL, ?, ?, 0, ?) "
             "ON CONFLICT(video_id, stage) DO UPDATE SET status=excluded.status, input_hash=excluded.input_hash, "
             "output_hash=excluded.output_hash, detail=excluded.detail, attempts=0, last_error=NULL, retryable=1, "
             "next_attempt_at=NULL, finished_at=excluded.finished_at, "
-            "seconds=excluded.finished_at - COALESCE(stages.started_at, excluded.finished_at)",
-            (video_id, stage, status, input_hash, output_hash, detail, started_at, finished_at),
+            "seconds=excluded.finished_at - COALESCE(stages.started_at, excluded.finished_at), warnings=excluded.warnings",
+            (video_id, stage, status, input_hash, output_hash, detail, started_at, finished_at, json.dumps(warnings) if warnings else None),
         )
 
     # -- reporting -------------------------------------------------------------------------------
 
     def counts(self) -> dict[str, dict[str, int]]:
+        """How many videos are in each status, per stage."""
         with self._lock:
             rows = self._db.execute("SELECT stage, status, COUNT(*) FROM stages GROUP BY stage, status").fetchall()
         counts: dict[str, dict[str, int]] = {stage: {} for stage in STAGES}
@@ -277,15 +329,13 @@ class Ledger:
         return counts
 
     def failures(self) -> list[StageRecord]:
+        """Failed stages, most recent first."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT video_id, stage, status, input_hash, output_hash, detail, attempts, last_error, retryable, "
-                "next_attempt_at, started_at, finished_at, seconds FROM stages WHERE status = ? ORDER BY finished_at DESC",
-                (FAILED,),
-            ).fetchall()
+            rows = self._db.execute(f"SELECT {_STAGE_COLUMNS} FROM stages WHERE status = ? ORDER BY finished_at DESC", (FAILED,)).fetchall()
         return [_record(row) for row in rows]
 
     def video_count(self) -> int:
+        """How many videos the ledger knows."""
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM videos").fetchone()[0])
 
@@ -293,7 +343,12 @@ class Ledger:
 def _record(row: tuple) -> StageRecord:
     values = list(row)
     values[8] = bool(values[8])
+    values[13] = tuple(json.loads(values[13])) if values[13] else ()
     return StageRecord(*values)
+
+
+def _source(row: tuple) -> Source:
+    return Source(row[0], row[1], row[2], row[3], bool(row[4]))
 
 
 def ledger_status_lines(settings: Settings) -> list[str]:
@@ -304,7 +359,8 @@ def ledger_status_lines(settings: Settings) -> list[str]:
     try:
         lines = [f"ledger: {settings.ledger_path} — {ledger.video_count()} video(s)"]
         for source in ledger.sources():
-            lines.append(f"  source {source.source_id}: {source.kind} {source.location}")
+            note = "" if source.scheduled else " (ingested by hand; not polled)"
+            lines.append(f"  source {source.source_id}: {source.kind} {source.location}{note}")
         counts = ledger.counts()
         for stage in STAGES:
             by_status = counts.get(stage, {})

@@ -4,7 +4,8 @@ Jobs live in a SQLAlchemy job store (SQLite under the data dir by default), so a
 scheduler keeps its timings instead of re-polling everything at start-up. Each job has a fixed id
 and is (re)registered with ``replace_existing``: restarting never duplicates jobs.
 
-- ``poll:<source>``: list one source (interval ``COURSE_TA_POLL_INTERVAL_MINUTES``);
+- ``poll:<source>``: list one scheduled source and remove its videos whose files are gone
+  (interval ``COURSE_TA_POLL_INTERVAL_MINUTES``); folders ingested by hand are never polled;
 - ``worker``: process pending videos and due retries (``COURSE_TA_WORKER_INTERVAL_SECONDS``);
   ``max_instances=1`` so passes never overlap, and Whisper runs ``TRANSCRIPTION_CONCURRENCY`` at a
   time inside the pass;
@@ -13,6 +14,7 @@ and is (re)registered with ``replace_existing``: restarting never duplicates job
 
 Job functions are module-level (the job store keeps only their import path) and find the
 in-process ``SyncRunner`` for their data dir, building one from the settings after a restart.
+A source removed with ``course-ta remove-source`` loses its poll job the next time jobs are registered.
 """
 
 from __future__ import annotations
@@ -45,14 +47,16 @@ def _runner(data_dir: str) -> SyncRunner:
 
 
 def poll_job(data_dir: str, source_id: str) -> int:
+    """List one source; returns how many videos are new or changed."""
     report = _runner(data_dir).poll([source_id])
     for error in report.source_errors:
         logger.warning("poll: %s", error)
-    logger.info("poll %s: %d listed, %d new or changed", source_id, report.listed, report.new_or_changed)
+    logger.info("poll %s: %d listed, %d new or changed, %d removed", source_id, report.listed, report.new_or_changed, len(report.removed))
     return report.new_or_changed
 
 
 def worker_job(data_dir: str) -> int:
+    """Process pending videos and due retries; returns how many were indexed."""
     report = _runner(data_dir).process()
     done = report.count("indexed")
     failed = report.count("failed")
@@ -62,6 +66,7 @@ def worker_job(data_dir: str) -> int:
 
 
 def recheck_job(data_dir: str) -> int:
+    """Fetch captions again for recent videos that were transcribed; returns how many were replaced."""
     return len(_runner(data_dir).recheck_captions())
 
 
@@ -87,7 +92,7 @@ class FreshnessScheduler:
         now = datetime.now(UTC)
         start = now if first_run_now else None
         ids: list[str] = []
-        sources = self.runner.ledger.sources()
+        sources = self.runner.ledger.sources(scheduled_only=True)
         for index, source in enumerate(sources):
             job_id = f"poll:{source.source_id}"
             self._add(
@@ -110,7 +115,7 @@ class FreshnessScheduler:
         wanted = set(ids)
         for job in self.scheduler.get_jobs():
             if job.id not in wanted:
-                job.remove()  # a source removed since the last run
+                job.remove()  # its source was removed (`course-ta remove-source`) since the jobs were registered
         return ids
 
     def _add(self, func: Any, job_id: str, args: list[Any], next_run_time: datetime | None, **interval: Any) -> None:
@@ -120,6 +125,7 @@ class FreshnessScheduler:
         self.scheduler.add_job(func, "interval", **interval, **options)
 
     def start(self) -> None:
+        """Register the jobs and run them in background threads."""
         self.scheduler.start(paused=True)
         self.register_jobs()
         self.scheduler.resume()

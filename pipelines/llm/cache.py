@@ -19,6 +19,8 @@ from pipelines.settings import Settings
 
 
 class LLMCache:
+    """One directory of cached LLM outputs, one JSON file per key under its stage; counts hits and misses."""
+
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.hits = 0
@@ -26,10 +28,12 @@ class LLMCache:
 
     @classmethod
     def for_settings(cls, settings: Settings) -> LLMCache:
+        """The cache under ``$DATA_DIR/cache/llm``."""
         return cls(settings.data_dir / "cache" / "llm")
 
     @staticmethod
     def key(stage: str, model: str, content: Any) -> str:
+        """A hex digest of the stage, model and JSON-serializable ``content`` (prompt version, input, ...)."""
         payload = json.dumps({"stage": stage, "model": model, "content": content}, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
@@ -37,6 +41,7 @@ class LLMCache:
         return self.directory / stage / key[:2] / f"{key}.json"
 
     def get(self, stage: str, key: str) -> Any | None:
+        """The cached value, or None when there is none or it cannot be read (a miss, never an error)."""
         try:
             value = json.loads(self._path(stage, key).read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -46,6 +51,7 @@ class LLMCache:
         return value
 
     def put(self, stage: str, key: str, value: Any) -> None:
+        """Store ``value`` as JSON atomically: a reader sees the old entry, the new one, or none."""
         path = self._path(stage, key)
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")

@@ -36,6 +36,8 @@ class BudgetExceeded(LLMError):
 
 @dataclass
 class ChatResult:
+    """One completion's text, token counts and duration."""
+
     text: str
     prompt_tokens: int
     completion_tokens: int
@@ -44,11 +46,14 @@ class ChatResult:
 
     @property
     def total_tokens(self) -> int:
+        """Prompt plus completion tokens."""
         return self.prompt_tokens + self.completion_tokens
 
 
 @dataclass
 class StageUsage:
+    """Calls, failures, tokens and time of one stage (repunctuate, summary, answer...)."""
+
     calls: int = 0
     failures: int = 0
     prompt_tokens: int = 0
@@ -56,6 +61,7 @@ class StageUsage:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready figures, with completion tokens per second when any time was spent."""
         return {
             "calls": self.calls,
             "failures": self.failures,
@@ -76,14 +82,17 @@ class Usage:
 
     @property
     def total_tokens(self) -> int:
+        """Tokens spent by all stages so far (what the budget is checked against)."""
         with self._lock:
             return sum(s.prompt_tokens + s.completion_tokens for s in self.stages.values())
 
     def check(self, stage: str) -> None:
+        """Raise :class:`BudgetExceeded` when the budget is spent; a zero budget never is."""
         if self.budget_tokens and self.total_tokens >= self.budget_tokens:
             raise BudgetExceeded(f"token budget of {self.budget_tokens} spent ({self.total_tokens} used); {stage} uses the offline path")
 
     def record(self, stage: str, result: ChatResult | None, seconds: float) -> None:
+        """Count one call of ``stage``; ``result`` None means it failed."""
         with self._lock:
             usage = self.stages.setdefault(stage, StageUsage())
             usage.calls += 1
@@ -95,6 +104,7 @@ class Usage:
                 usage.completion_tokens += result.completion_tokens
 
     def to_dict(self) -> dict[str, Any]:
+        """Per-stage figures, by stage name."""
         with self._lock:
             return {name: usage.to_dict() for name, usage in sorted(self.stages.items())}
 
@@ -126,6 +136,7 @@ class LLMClient:
 
     @property
     def name(self) -> str:
+        """``llm:<model>``: the method recorded on answers and summaries this client made."""
         return f"llm:{self.model}"
 
     def chat(

@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 
 class Enricher:
+    """The LLM stages for one ingest or sync: one client (and token budget), one cache, one embedder."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.cache = LLMCache.for_settings(settings)
@@ -47,10 +49,6 @@ class Enricher:
         if self.client is not None:
             self.client.usage = Usage(budget_tokens=self.settings.llm_budget_tokens)
 
-    @property
-    def usage(self) -> dict[str, Any]:
-        return self.client.usage.to_dict() if self.client is not None else {}
-
     # -- repunctuation ------------------------------------------------------------------------
 
     @property
@@ -61,6 +59,7 @@ class Enricher:
         return ""
 
     def sentences(self, segments: list[Segment]) -> tuple[list[Sentence], RepunctuationResult | None]:
+        """Timed sentences, repunctuated when an LLM and repunctuation are enabled; the result is None offline."""
         if self.client is None or not self.settings.llm_repunctuate:
             return segments_to_sentences(segments), None
         result = repunctuate(segments, self.client, self.cache, self.settings.llm_window)
@@ -70,10 +69,12 @@ class Enricher:
 
     @property
     def summary_method(self) -> str:
+        """``llm:<model>`` with an LLM, else ``extractive``: part of a stored summary's source hash."""
         return self.client.name if self.client is not None else EXTRACTIVE
 
     @property
     def embedder(self) -> Any:
+        """The document embedder for extractive summaries, loaded and warmed up on first use."""
         with self._lock:
             if self._embedder is None:
                 from pipelines.search.embedders import document_embedder
@@ -104,4 +105,5 @@ class Enricher:
         return summary
 
     def summary_documents(self, video: Video, summary: VideoSummary) -> list[Document]:
+        """The ``kind=summary`` documents to index for ``summary``."""
         return summary_documents(video, summary, self.settings.embedding_model)

@@ -46,6 +46,7 @@ class StreamSink:
         self.callback = callback
 
     def __call__(self, text: str) -> None:
+        """Pass ``text`` on; empty deltas are not."""
         if text:
             self.callback(text)
 
@@ -80,6 +81,7 @@ class CitationRewriter:
         return "".join(f"[{n}]" for n in numbers)
 
     def feed(self, delta: str) -> str:
+        """The rewritten text that is final so far; a possible marker's start is held back for the next delta."""
         self._pending += delta
         out: list[str] = []
         while self._pending:
@@ -112,6 +114,7 @@ class CitationRewriter:
         return "".join(out)
 
     def finish(self) -> str:
+        """Whatever was held back, as is: the reply ended, so it was no marker."""
         rest, self._pending = self._pending, ""
         return rest
 
@@ -141,6 +144,7 @@ class LLMAnswerer:
         self.max_tokens = max_tokens
 
     def warm_up(self) -> None:
+        """Load the offline answerer's models (the fallback and the citation sentence matching use them)."""
         self.offline.warm_up()
 
     @component.output_types(answer=Answer)
@@ -152,6 +156,11 @@ class LLMAnswerer:
         history: list[Turn] | None = None,
         on_text: Callable[[str], None] | None = None,
     ) -> dict[str, Answer]:
+        """Answer from the top passages, streaming the rewritten text to ``on_text``.
+
+        Any LLM failure returns the offline answer; a reply that cites no passage or leaks the
+        system prompt becomes the "not covered" answer.
+        """
         fallback: Answer = self.offline.run(question=question, query_embedding=query_embedding, documents=documents)["answer"]
         passages = [d for d in documents if (d.content or "").strip()][: self.max_passages]
         if not passages:
@@ -206,7 +215,7 @@ class LLMAnswerer:
         claim_vectors, sentence_vectors = matrix[: len(per_passage)], matrix[len(per_passage) :]
         citations: list[Citation] = []
         offset = 0
-        for position, (document, group) in enumerate(zip(cited, sentences)):
+        for position, (document, group) in enumerate(zip(cited, sentences, strict=True)):
             if not group:
                 continue
             scores = sentence_vectors[offset : offset + len(group)] @ claim_vectors[position]
@@ -231,6 +240,7 @@ class LLMAnswerer:
         return citations
 
     def to_dict(self) -> dict[str, Any]:
+        """Serialize for a Haystack pipeline file; the API key is left out (:meth:`from_dict` reads the settings)."""
         return default_to_dict(
             self, offline=self.offline.to_dict(), model=self.client.model, max_passages=self.max_passages, max_tokens=self.max_tokens
         )

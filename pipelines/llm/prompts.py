@@ -59,6 +59,7 @@ def quote_data(text: str) -> str:
 
 
 def repunctuate_messages(words: Sequence[str]) -> list[dict[str, str]]:
+    """Ask for ``words`` back punctuated, the transcript quoted as data."""
     return [
         {"role": "system", "content": REPUNCTUATE_SYSTEM},
         {"role": "user", "content": f"<transcript>\n{quote_data(' '.join(words))}\n</transcript>"},
@@ -66,6 +67,7 @@ def repunctuate_messages(words: Sequence[str]) -> list[dict[str, str]]:
 
 
 def summary_map_messages(title: str, numbered: Sequence[tuple[int, str]]) -> list[dict[str, str]]:
+    """Ask for a partial summary of one section; ``numbered`` are (sentence number, text) for points to cite."""
     lines = "\n".join(f"[{n}] {quote_data(text)}" for n, text in numbered)
     return [
         {"role": "system", "content": SUMMARY_MAP_SYSTEM},
@@ -74,6 +76,7 @@ def summary_map_messages(title: str, numbered: Sequence[tuple[int, str]]) -> lis
 
 
 def summary_reduce_messages(title: str, partials: Sequence[str], points: Sequence[tuple[int, str]]) -> list[dict[str, str]]:
+    """Ask to merge the partial summaries and pick among the numbered candidate points."""
     summaries = "\n\n".join(quote_data(p) for p in partials)
     candidates = "\n".join(f"[{n}] {quote_data(text)}" for n, text in points)
     return [

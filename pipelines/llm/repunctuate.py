@@ -50,6 +50,8 @@ def needs_repunctuation(words: list[TimedWord] | list[str], per_words: int = 40)
 
 @dataclass
 class Alignment:
+    """How the model's output maps onto the original words, and how much it dropped or added."""
+
     surfaces: list[str]  # one per original word: the original word with the model's casing/punctuation
     matched: int
     inserted: int
@@ -93,7 +95,8 @@ def align(original: list[str], punctuated: str) -> Alignment:
         longest_dropped = max(longest_dropped, dropped)
         longest_inserted = max(longest_inserted, added)
         if op == "replace":  # "gonna" → "going to": keep the spoken words, take the punctuation
-            trailing = re.search(r"[^\w]*$", out_tokens[j2 - 1]).group(0)  # type: ignore[union-attr]
+            punctuation = re.search(r"[^\w]*$", out_tokens[j2 - 1])  # always matches, possibly empty
+            trailing = punctuation.group(0) if punctuation else ""
             if trailing:
                 surfaces[i2 - 1] = original[i2 - 1] + trailing
             if out_tokens[j1][:1].isupper():
@@ -103,6 +106,8 @@ def align(original: list[str], punctuated: str) -> Alignment:
 
 @dataclass
 class RepunctuationResult:
+    """Sentences and words of one transcript, which windows the model punctuated, and why others fell back."""
+
     sentences: list[Sentence]
     words: list[TimedWord]
     method: str  # "llm:<model>", "offline" or "llm:<model>+offline" when some windows fell back
@@ -156,7 +161,7 @@ def repunctuate(
             continue
         result.windows_llm += 1
         result.matched_words += matched
-        rewritten.extend(replace(word, text=surface) for word, surface in zip(window, surfaces))
+        rewritten.extend(replace(word, text=surface) for word, surface in zip(window, surfaces, strict=True))
     if result.windows_llm < result.windows:
         result.method = f"{client.name}+offline" if result.windows_llm else "offline"
     result.words = rewritten

@@ -49,6 +49,8 @@ STAGE = "summary"
 
 @dataclass
 class SalientPoint:
+    """One point of a summary and the time span of the sentence it comes from (None when unknown)."""
+
     text: str
     start_s: float | None
     end_s: float | None
@@ -56,6 +58,8 @@ class SalientPoint:
 
 @dataclass
 class VideoSummary:
+    """A video's summary as stored and indexed, with how it was made and why the LLM was not used."""
+
     video_id: str
     title: str
     url: str
@@ -66,10 +70,12 @@ class VideoSummary:
     reasons: list[str] = field(default_factory=list)  # why the LLM path was not used, if it was not
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form stored under ``summaries/``."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VideoSummary:
+        """The inverse of :meth:`to_dict`."""
         points = [SalientPoint(**p) for p in data.get("points", [])]
         return cls(**{**data, "points": points})
 
@@ -81,6 +87,7 @@ def point_count(sentences: list[Sentence]) -> int:
 
 
 def source_hash(video: Video, sentences: list[Sentence], method: str) -> str:
+    """A digest of everything a summary is made from; a stored summary with another hash is stale."""
     payload = json.dumps(
         {
             "title": video.title,
@@ -97,16 +104,19 @@ def source_hash(video: Video, sentences: list[Sentence], method: str) -> str:
 
 
 def summaries_dir(settings: Settings) -> Path:
+    """``$DATA_DIR/summaries``."""
     return settings.data_dir / "summaries"
 
 
 def summary_path(settings: Settings, video_id: str) -> Path:
+    """The file for ``video_id``; raises ``ValueError`` for an id that could escape the folder."""
     if not video_id or "/" in video_id or "\\" in video_id or video_id.startswith("."):
         raise ValueError(f"not a video id: {video_id!r}")
     return summaries_dir(settings) / f"{video_id}.json"
 
 
 def save_summary(settings: Settings, summary: VideoSummary) -> Path:
+    """Write the summary atomically (temporary file, then rename); returns its path."""
     path = summary_path(settings, summary.video_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
@@ -129,6 +139,7 @@ def load_summary(settings: Settings, video_id: str) -> VideoSummary | None:
 
 
 def list_summaries(settings: Settings) -> list[str]:
+    """Ids of the videos with a stored summary, sorted."""
     return sorted(p.stem for p in summaries_dir(settings).glob("*.json"))
 
 
@@ -185,8 +196,10 @@ def _json_object(text: str) -> dict[str, Any]:
         raise LLMError("the summary reply contains no JSON object")
     try:
         value = json.loads(match.group(0))
-    except ValueError as error:
+    except json.JSONDecodeError as error:
         raise LLMError(f"the summary reply is not valid JSON ({error.msg})") from None
+    except ValueError as error:  # well-formed JSON Python refuses, e.g. an integer past the digit limit
+        raise LLMError(f"the summary reply is not valid JSON ({error})") from None
     if not isinstance(value, dict):
         raise LLMError("the summary reply is not a JSON object")
     return value
@@ -233,9 +246,12 @@ def llm_summary(video: Video, sentences: list[Sentence], client: LLMClient, cach
         for item in reply.get("points") or []:
             if not isinstance(item, dict) or not isinstance(item.get("point"), str) or not item["point"].strip():
                 continue
+            number = item.get("sentence")
+            if not isinstance(number, (int, float, str)):
+                continue
             try:
-                index = int(item.get("sentence")) - 1
-            except (TypeError, ValueError):
+                index = int(number) - 1
+            except ValueError:
                 continue
             if index in allowed:  # a point must come from a sentence of this section; invented ones are dropped
                 candidates.append(index)
@@ -247,7 +263,8 @@ def llm_summary(video: Video, sentences: list[Sentence], client: LLMClient, cach
     else:
         numbered_points = [(n + 1, text) for n, text in enumerate(candidate_texts)]
         reply = _json_object(_cached_chat(client, cache, summary_reduce_messages(video.title, partials, numbered_points), 900))
-        paragraph = reply.get("summary") if isinstance(reply.get("summary"), str) else ""
+        reduced = reply.get("summary")
+        paragraph = reduced if isinstance(reduced, str) else ""
         if not paragraph.strip():
             raise LLMError("the reduce step returned no summary")
         picked = []

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from pipelines.settings import Settings
@@ -30,6 +31,8 @@ MAX_FALSE_DECLINES = 0.05
 
 @dataclass(frozen=True)
 class Calibration:
+    """A chosen threshold, how well it separated the dev set, and the embedding model its scores came from."""
+
     min_relevance: float
     balanced_accuracy: float
     kept_answerable: float
@@ -40,6 +43,7 @@ class Calibration:
     max_false_declines: float = MAX_FALSE_DECLINES
 
     def save(self, data_dir: Path) -> Path:
+        """Write it to ``DATA_DIR/calibration.json`` (where ``load_calibration`` reads it) and return that path."""
         path = data_dir / CALIBRATION_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
@@ -56,7 +60,7 @@ def calibrate(results: list[QuestionResult], embedding_model: str = "", max_fals
         raise ValueError("calibration needs both answerable and unanswerable questions in the dev set")
     scores = sorted(set(kept + declined))
     # Candidate thresholds: midpoints between consecutive distinct scores, plus one below and above all.
-    candidates = [scores[0] - 0.01] + [(a + b) / 2 for a, b in zip(scores, scores[1:])] + [scores[-1] + 0.01]
+    candidates = [scores[0] - 0.01] + [(a + b) / 2 for a, b in pairwise(scores)] + [scores[-1] + 0.01]
     best: tuple[float, float, float] | None = None  # (balanced accuracy, gap width, threshold)
     for threshold in candidates:
         keep_rate = sum(s >= threshold for s in kept) / len(kept)

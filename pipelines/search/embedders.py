@@ -20,10 +20,12 @@ from pipelines.settings import Settings
 
 
 def _local_only(model: str) -> bool:
+    """Load without contacting the hub when the model is a local path or the hub is declared offline."""
     return Path(model).exists() or os.environ.get("HF_HUB_OFFLINE") == "1"
 
 
 def document_embedder(settings: Settings, *, with_title: bool = True) -> SentenceTransformersDocumentEmbedder:
+    """Embeds documents with normalised vectors; ``with_title`` puts the video title in front of each chunk."""
     return SentenceTransformersDocumentEmbedder(
         model=settings.embedding_model,
         batch_size=settings.embedding_batch_size,
@@ -36,6 +38,7 @@ def document_embedder(settings: Settings, *, with_title: bool = True) -> Sentenc
 
 
 def text_embedder(settings: Settings) -> SentenceTransformersTextEmbedder:
+    """Embeds a question with the same model and normalisation as the indexed documents, so scores compare."""
     return SentenceTransformersTextEmbedder(
         model=settings.embedding_model,
         batch_size=settings.embedding_batch_size,

@@ -41,9 +41,9 @@ def chunk_sentences(document: Document) -> list[tuple[str, float | None, float |
     offsets = list(document.meta.get("sentence_offsets") or [0])
     starts = list(document.meta.get("sentence_starts") or [document.meta.get("start_s")])
     ends = list(document.meta.get("sentence_ends") or [document.meta.get("end_s")])
-    bounds = offsets[1:] + [len(text) + 1]
+    bounds = [*offsets[1:], len(text) + 1]
     sentences = []
-    for i, (begin, end) in enumerate(zip(offsets, bounds)):
+    for i, (begin, end) in enumerate(zip(offsets, bounds, strict=True)):
         piece = text[begin : end - 1].strip()
         if piece:
             start_s = starts[i] if i < len(starts) else None
@@ -71,11 +71,13 @@ class OfflineAnswerer:
         self.store_name = store_name
 
     def warm_up(self) -> None:
+        """Load the sentence embedder's model before the first question."""
         if hasattr(self.embedder, "warm_up"):
             self.embedder.warm_up()
 
     @component.output_types(answer=Answer)
     def run(self, question: str, query_embedding: list[float], documents: list[Document]) -> dict[str, Answer]:
+        """Quote the best sentence of up to ``max_citations`` videos, or decline when none reaches ``min_relevance``."""
         candidates = self._candidates(documents)
         if candidates:
             self._score(candidates, query_embedding, len(documents))
@@ -118,7 +120,7 @@ class OfflineAnswerer:
         query = np.asarray(query_embedding, dtype=np.float32)
         query /= max(float(np.linalg.norm(query)), 1e-9)
         similarity = matrix @ query
-        for candidate, score in zip(candidates, similarity):
+        for candidate, score in zip(candidates, similarity, strict=True):
             # A small prior for chunks retrieval ranked higher (they match as a whole, not just a line).
             candidate.score = float(score) + 0.04 * (1 - candidate.rank / max(ranks, 1))
             # Lecturers ask the question before they answer it; the asking sentence is not the answer.
@@ -173,6 +175,7 @@ class OfflineAnswerer:
         return Answer(question, text, False, [], self.store_name, OFFLINE_ANSWERER)
 
     def to_dict(self) -> dict[str, Any]:
+        """Serialise with the embedder, so a saved pipeline restores the same sentence model."""
         return default_to_dict(
             self,
             embedder=self.embedder.to_dict(),
@@ -184,6 +187,7 @@ class OfflineAnswerer:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OfflineAnswerer:
+        """Rebuild from ``to_dict`` output, embedder included."""
         from haystack.core.serialization import component_from_dict
         from haystack.utils import deserialize_type
 

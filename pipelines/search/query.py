@@ -43,7 +43,7 @@ def build_retrieval_pipeline(settings: Settings, bundle: StoreBundle, mode: Retr
         pipeline.connect("text_embedder.embedding", "dense_retriever.query_embedding")
     if mode in ("hybrid", "bm25"):
         pipeline.add_component("bm25_retriever", bundle.bm25_retriever(top_k=settings.candidates, filters=CHUNKS_ONLY))
-    # Optional cross-encoder stage (issue 8): off unless COURSE_TA_RERANKER_MODEL is set.
+    # Optional cross-encoder stage, for search quality: off unless COURSE_TA_RERANKER_MODEL is set.
     reranker = build_reranker(settings)
     ranked_into = "diversity.documents"
     if reranker is not None:
@@ -63,6 +63,7 @@ def build_retrieval_pipeline(settings: Settings, bundle: StoreBundle, mode: Retr
 
 
 def build_query_pipeline(settings: Settings, bundle: StoreBundle, mode: RetrievalMode = "hybrid") -> Pipeline:
+    """Retrieval plus the answerer: the LLM one when configured, else the offline extractive one."""
     pipeline = build_retrieval_pipeline(settings, bundle, mode)
     answerer = OfflineAnswerer(
         embedder=document_embedder(settings, with_title=False),
@@ -76,7 +77,7 @@ def build_query_pipeline(settings: Settings, bundle: StoreBundle, mode: Retrieva
 
 
 def _llm_answerer(settings: Settings, offline: OfflineAnswerer) -> Any:
-    """With an LLM configured (issue 4), answers are written by it; it falls back to ``offline``."""
+    """With an LLM configured for answers, answers are written by it; it falls back to ``offline``. None otherwise."""
     from pipelines.llm.client import LLMClient, llm_configured
 
     if not (settings.llm_answers and llm_configured(settings)):

@@ -17,6 +17,8 @@ from haystack.components.joiners import DocumentJoiner
 
 @component
 class WeightedRankFusion:
+    """Reciprocal rank fusion whose weights stay with the dense and BM25 lists whatever order they arrive in."""
+
     def __init__(self, dense_weight: float = 0.9, bm25_weight: float = 0.1) -> None:
         if dense_weight < 0 or bm25_weight < 0 or dense_weight + bm25_weight <= 0:
             raise ValueError("fusion weights must be non-negative and not both zero")
@@ -26,11 +28,14 @@ class WeightedRankFusion:
 
     @component.output_types(documents=list[Document])
     def run(self, dense_documents: list[Document], bm25_documents: list[Document]) -> dict[str, list[Document]]:
+        """One fused list, dense weighted by ``dense_weight`` and BM25 by ``bm25_weight``."""
         return self._joiner.run(documents=[dense_documents, bm25_documents])
 
     def to_dict(self) -> dict[str, Any]:
+        """Serialise the two weights."""
         return default_to_dict(self, dense_weight=self.dense_weight, bm25_weight=self.bm25_weight)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WeightedRankFusion:
+        """Rebuild from ``to_dict`` output."""
         return default_from_dict(cls, data)

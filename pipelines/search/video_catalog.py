@@ -1,11 +1,11 @@
-"""Per-video summaries for ``/summary``: the stored summary, else what the index already holds.
+"""The indexed videos and a summary of each, read from the document store, for any front door.
 
-The summarising stage (``pipelines/llm/summaries.py``, run by ingest and sync) stores a summary
-paragraph and salient points, each with the second it comes from; that is what ``/summary`` shows.
-Without one (summaries turned off, or an index built before them) the summary is extractive from
-the chunks: the opening sentences plus the first sentence of evenly spaced chunks, each with its
-second, so the points are still links a student can jump to. Video titles for autocomplete come from the same documents, cached briefly because
-Discord sends an autocomplete request per keystroke.
+A video's summary is the one the summarising stage stored (``pipelines/llm/summaries.py``, run by
+ingest and sync: a paragraph and salient points, each with the second it comes from). Without one
+(summaries turned off, or an index built before them) it is extracted from the indexed chunks: the
+opening sentences plus the first sentence of evenly spaced chunks, each with its second, so the
+points are still links a student can jump to. The list of videos (ids, titles, links) comes from
+the same documents and is cached briefly, because title autocomplete asks for it on every keystroke.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ MAX_POINTS = 6
 
 @dataclass(frozen=True)
 class VideoEntry:
+    """One indexed video: its id, title and link."""
+
     video_id: str
     title: str
     url: str
@@ -32,13 +34,17 @@ class VideoEntry:
 
 @dataclass
 class KeyPoint:
+    """A moment worth jumping to: its sentence, the second it starts and the deep link there."""
+
     text: str
     start_s: float | None
     url: str
 
 
 @dataclass
-class VideoSummary:
+class CatalogSummary:
+    """What to show for one video: the stored summary when there is one, else one extracted from its chunks."""
+
     video: VideoEntry
     text: str
     points: list[KeyPoint] = field(default_factory=list)
@@ -63,6 +69,7 @@ class VideoCatalog:
         self._lock = threading.Lock()
 
     def videos(self) -> list[VideoEntry]:
+        """Every indexed video, sorted by title; re-read from the store at most once per ``ttl_s``."""
         with self._lock:
             if time.monotonic() - self._loaded_at > self.ttl_s:
                 seen: dict[str, VideoEntry] = {}
@@ -102,7 +109,8 @@ class VideoCatalog:
             raise UnknownVideo(f"\u201c{value}\u201d matches several videos; pick one from the list as you type.")
         raise UnknownVideo(f"No indexed video matches \u201c{value}\u201d. Start typing a title and pick it from the list.")
 
-    def summary(self, video: VideoEntry) -> VideoSummary:
+    def summary(self, video: VideoEntry) -> CatalogSummary:
+        """The stored summary, else one built from the chunks; :class:`UnknownVideo` when there is no text."""
         documents = self.store.filter_documents(filters={"field": "meta.video_id", "operator": "==", "value": video.video_id})
         stored = [d for d in documents if (d.meta or {}).get("kind") == "summary" and d.content]
         chunks = sorted(
@@ -112,14 +120,14 @@ class VideoCatalog:
         saved = load_summary(self.settings, video.video_id) if self.settings is not None else None
         if saved is not None and (saved.summary or saved.points):
             points = [KeyPoint(p.text, p.start_s, deep_link(video.url, p.start_s)) for p in saved.points]
-            return VideoSummary(video, saved.summary, points, generated=True, method=saved.method, chunks=len(chunks))
+            return CatalogSummary(video, saved.summary, points, generated=True, method=saved.method, chunks=len(chunks))
         points = key_points(video, chunks)
         if stored:
-            return VideoSummary(video, stored[0].content.strip(), points, generated=True, chunks=len(chunks))
+            return CatalogSummary(video, stored[0].content.strip(), points, generated=True, chunks=len(chunks))
         if not chunks:
             raise UnknownVideo(f"\u201c{video.title}\u201d has no indexed text to summarise.")
         opening = " ".join(first_sentences(chunks[0], 2))
-        return VideoSummary(video, opening, points, generated=False, chunks=len(chunks))
+        return CatalogSummary(video, opening, points, generated=False, chunks=len(chunks))
 
 
 def first_sentences(document: Any, count: int) -> list[str]:
@@ -128,13 +136,14 @@ def first_sentences(document: Any, count: int) -> list[str]:
 
 
 def timed_sentences(document: Any) -> list[tuple[str, float | None]]:
+    """The chunk's sentences, each with the second it starts (the chunk's start when untimed)."""
     content: str = document.content or ""
     meta = document.meta or {}
     offsets = list(meta.get("sentence_offsets") or [])
     starts = list(meta.get("sentence_starts") or [])
     if not offsets:
         return [(content.strip(), meta.get("start_s"))] if content.strip() else []
-    bounds = offsets + [len(content)]
+    bounds = [*offsets, len(content)]
     sentences = []
     for index in range(len(offsets)):
         text = content[bounds[index] : bounds[index + 1]].strip()

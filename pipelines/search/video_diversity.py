@@ -14,6 +14,8 @@ from haystack import Document, component, default_from_dict, default_to_dict
 
 @component
 class VideoDiversityRanker:
+    """Keeps the ranking order but at most ``max_per_video`` chunks of any one video, up to ``top_k``."""
+
     def __init__(self, top_k: int = 5, max_per_video: int = 2) -> None:
         if top_k < 1 or max_per_video < 1:
             raise ValueError("top_k and max_per_video must be at least 1")
@@ -22,6 +24,7 @@ class VideoDiversityRanker:
 
     @component.output_types(documents=list[Document])
     def run(self, documents: list[Document], top_k: int | None = None) -> dict[str, list[Document]]:
+        """The first ``top_k`` documents (this call's, else the configured one) that keep every video within its cap."""
         limit = top_k or self.top_k
         kept: list[Document] = []
         per_video: dict[str, int] = {}
@@ -36,8 +39,10 @@ class VideoDiversityRanker:
         return {"documents": kept}
 
     def to_dict(self) -> dict[str, Any]:
+        """Serialise both limits."""
         return default_to_dict(self, top_k=self.top_k, max_per_video=self.max_per_video)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VideoDiversityRanker:
+        """Rebuild from ``to_dict`` output."""
         return default_from_dict(cls, data)

@@ -31,6 +31,7 @@ class StoreBundle:
     name: str
 
     def bm25_retriever(self, top_k: int, filters: dict[str, Any] | None = None) -> Any:
+        """The keyword retriever that reads this kind of store."""
         if self.name == "elasticsearch":
             from haystack_integrations.components.retrievers.elasticsearch import ElasticsearchBM25Retriever
 
@@ -40,6 +41,7 @@ class StoreBundle:
         return InMemoryBM25Retriever(document_store=self.store, top_k=top_k, filters=filters)
 
     def embedding_retriever(self, top_k: int, filters: dict[str, Any] | None = None) -> Any:
+        """The dense-vector retriever that reads this kind of store."""
         if self.name == "elasticsearch":
             from haystack_integrations.components.retrievers.elasticsearch import ElasticsearchEmbeddingRetriever
 

@@ -105,9 +105,11 @@ class IndexLayout:
 
     @property
     def quantized(self) -> bool:
+        """Whether the server is new enough (8.12+) for int8 HNSW, which needs ~4x less memory."""
         return self.server_version >= INT8_HNSW_SINCE
 
     def mappings(self) -> dict[str, Any]:
+        """Our field mapping plus a ``_meta`` record of the embedding model and dims, so mixing models is caught."""
         embedding: dict[str, Any] = {"type": "dense_vector", "dims": self.dims, "index": True, "similarity": SIMILARITY}
         embedding["index_options"] = {"type": "int8_hnsw" if self.quantized else "hnsw", "m": 16, "ef_construction": 100}
         return {
@@ -118,6 +120,7 @@ class IndexLayout:
         }
 
     def settings(self) -> dict[str, Any]:
+        """The index settings: shard and replica counts."""
         return {"number_of_shards": self.shards, "number_of_replicas": self.replicas}
 
 
@@ -155,6 +158,7 @@ def connect(settings: Settings) -> Any:
 
 
 def layout_for(settings: Settings, server_version: tuple[int, int], dims: int | None = None, model: str | None = None) -> IndexLayout:
+    """The layout for a new index under these settings; dims are read from the model when not given."""
     model = model or settings.embedding_model
     return IndexLayout(
         dims=dims if dims is not None else embedding_dimension(model),
@@ -166,6 +170,7 @@ def layout_for(settings: Settings, server_version: tuple[int, int], dims: int | 
 
 
 def server_version(client: Any) -> tuple[int, int]:
+    """The cluster's (major, minor); raises ElasticsearchSetupError when it is older than 8.0."""
     version = parse_version(str(client.info()["version"]["number"]))
     if version < MINIMUM_VERSION:
         raise ElasticsearchSetupError(
@@ -181,11 +186,13 @@ def physical_indices(client: Any, alias: str) -> list[str]:
 
 
 def new_index_name(alias: str, now: datetime | None = None) -> str:
+    """``<alias>-<UTC timestamp to the microsecond>``: names sort by creation time and match ``physical_indices``."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S%f")
     return f"{alias}-{stamp}"
 
 
 def create_physical_index(client: Any, alias: str, layout: IndexLayout) -> str:
+    """Create a new timestamped index with ``layout`` (the alias is not moved) and return its name."""
     name = new_index_name(alias)
     client.indices.create(index=name, settings=layout.settings(), mappings=layout.mappings())
     logger.info("created index %s (dims=%d, %s)", name, layout.dims, "int8_hnsw" if layout.quantized else "hnsw")

@@ -47,9 +47,10 @@ class PersistentInMemoryDocumentStore(InMemoryDocumentStore):
         self._masks: dict[tuple[str, str], np.ndarray] = {}
         self._stemmer = Stemmer.Stemmer("english")
         if self.directory is not None and (self.directory / STORE_FILE).exists():
-            self._load()
+            self._load(self.directory / STORE_FILE)
 
     def to_dict(self) -> dict[str, Any]:
+        """Serialise with the directory, so the restored store loads the same file."""
         data = super().to_dict()
         data["init_parameters"]["directory"] = str(self.directory) if self.directory is not None else None
         return data
@@ -58,12 +59,14 @@ class PersistentInMemoryDocumentStore(InMemoryDocumentStore):
 
     @property
     def path(self) -> Path | None:
+        """The store file, or None for a store that is never persisted."""
         return self.directory / STORE_FILE if self.directory is not None else None
 
     def save(self) -> None:
         """Write every document and embedding atomically (temp file, fsync, rename)."""
-        if self.path is None:
+        if self.directory is None:
             return
+        path = self.directory / STORE_FILE
         self.directory.mkdir(parents=True, exist_ok=True)
         documents = list(self.storage.values())
         dimension = next((len(d.embedding) for d in documents if d.embedding is not None), 0)
@@ -75,22 +78,22 @@ class PersistentInMemoryDocumentStore(InMemoryDocumentStore):
                 has_embedding[row] = True
         records = [{"id": d.id, "content": d.content, "meta": d.meta} for d in documents]
         payload = json.dumps({"version": FORMAT_VERSION, "documents": records}, ensure_ascii=False)
-        temporary = self.path.with_suffix(".tmp.npz")
+        temporary = path.with_suffix(".tmp.npz")
         with open(temporary, "wb") as handle:
             np.savez(
                 handle, embeddings=matrix, has_embedding=has_embedding, documents=np.frombuffer(payload.encode("utf-8"), dtype=np.uint8)
             )
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temporary, self.path)
+        os.replace(temporary, path)
 
-    def _load(self) -> None:
-        with np.load(self.path, allow_pickle=False) as data:
+    def _load(self, path: Path) -> None:
+        with np.load(path, allow_pickle=False) as data:
             payload = json.loads(bytes(data["documents"]).decode("utf-8"))
             matrix = data["embeddings"]
             has_embedding = data["has_embedding"]
         if payload.get("version") != FORMAT_VERSION:
-            raise ValueError(f"{self.path} was written by an incompatible version of course-ta; re-run ingest")
+            raise ValueError(f"{path} was written by an incompatible version of course-ta; re-run ingest")
         documents = [
             Document(
                 id=record["id"],
@@ -105,16 +108,19 @@ class PersistentInMemoryDocumentStore(InMemoryDocumentStore):
     # -- cache invalidation ------------------------------------------------------------------
 
     def write_documents(self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE) -> int:
+        """Write as Haystack does, dropping the cached vectors, BM25 index and filter masks."""
         self._matrix = self._bm25 = None
         self._masks = {}
         return super().write_documents(documents, policy=policy)
 
     def delete_documents(self, document_ids: list[str]) -> None:
+        """Delete as Haystack does, dropping the cached vectors, BM25 index and filter masks."""
         self._matrix = self._bm25 = None
         self._masks = {}
         super().delete_documents(document_ids)
 
     def delete_all_documents(self) -> None:
+        """Empty the store, dropping the cached vectors, BM25 index and filter masks."""
         self._matrix = self._bm25 = None
         self._masks = {}
         super().delete_all_documents()
@@ -138,6 +144,7 @@ class PersistentInMemoryDocumentStore(InMemoryDocumentStore):
         scale_score: bool = False,
         return_embedding: bool | None = False,
     ) -> list[Document]:
+        """Cosine top-k from the cached normalised matrix (filters applied first); other similarities use Haystack's."""
         if self.embedding_similarity_function != "cosine":
             return super().embedding_retrieval(query_embedding, filters, top_k, scale_score, return_embedding)
         matrix, docs = self._vectors()
@@ -190,6 +197,7 @@ class PersistentInMemoryDocumentStore(InMemoryDocumentStore):
     def bm25_retrieval(
         self, query: str, filters: dict[str, Any] | None = None, top_k: int = 10, scale_score: bool = False
     ) -> list[Document]:
+        """Top-k by bm25s over stemmed, stop-word-free content; documents scoring zero are left out."""
         if not query or not query.strip():
             raise ValueError("Query should be a non-empty string")
         index, docs = self._bm25_index()
@@ -208,7 +216,7 @@ class PersistentInMemoryDocumentStore(InMemoryDocumentStore):
             weight_mask=mask.astype(np.float32) if mask is not None else None,
         )
         results = []
-        for row, score in zip(rows[0], scores[0]):
+        for row, score in zip(rows[0], scores[0], strict=True):
             if score <= 0:
                 continue
             document = docs[int(row)]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from haystack import Document, Pipeline, component
 from haystack.components.writers import DocumentWriter
-from haystack.document_stores.types import DuplicatePolicy
+from haystack.document_stores.types import DocumentStore, DuplicatePolicy
 
 from pipelines.search.embedders import document_embedder
 from pipelines.settings import Settings
@@ -28,6 +28,7 @@ class IncrementalDiff:
 
     @component.output_types(documents=list[Document], stale_ids=list[str], unchanged=int)
     def run(self, documents: list[Document], existing_ids: list[str]) -> dict:
+        """Documents not stored yet, stored ids the video no longer has, and how many stay as they are."""
         existing = set(existing_ids)
         fresh = {d.id for d in documents}
         new_documents = [d for d in documents if d.id not in existing]
@@ -39,11 +40,12 @@ class IncrementalDiff:
 class StaleRemover:
     """Delete a video's documents that the new version no longer has, after the writer is done."""
 
-    def __init__(self, document_store: object) -> None:
+    def __init__(self, document_store: DocumentStore) -> None:
         self.document_store = document_store
 
     @component.output_types(removed=int)
     def run(self, stale_ids: list[str], documents_written: int) -> dict:
+        """Delete ``stale_ids``; ``documents_written`` is taken only so this runs after the writer."""
         if stale_ids:
             self.document_store.delete_documents(stale_ids)
         return {"removed": len(stale_ids)}
@@ -51,6 +53,8 @@ class StaleRemover:
 
 @dataclass
 class IndexResult:
+    """What indexing one video changed, in documents."""
+
     added: int
     removed: int
     unchanged: int
@@ -73,9 +77,11 @@ class Indexer:
         self._existing: dict[str, set[str]] | None = None
 
     def warm_up(self) -> None:
+        """Load the embedding model before the first video."""
         self.pipeline.warm_up()
 
     def existing_ids(self, video_id: str) -> set[str]:
+        """The stored ids of one video (empty when none), from a read of the store made once per Indexer."""
         if self._existing is None:
             self._existing = self.bundle.ids_by_video()
         return self._existing.get(video_id, set())
@@ -85,6 +91,7 @@ class Indexer:
         return {d.id for d in documents} == self.existing_ids(video_id)
 
     def index_video(self, video_id: str, documents: list[Document]) -> IndexResult:
+        """Make the store hold exactly ``documents`` for this video: embed and write the new ones, then delete the stale."""
         existing = self.existing_ids(video_id)
         if {d.id for d in documents} == existing:
             return IndexResult(added=0, removed=0, unchanged=len(existing))
@@ -99,11 +106,3 @@ class Indexer:
             removed=result["remover"]["removed"],
             unchanged=result["diff"]["unchanged"],
         )
-
-    def remove_video(self, video_id: str) -> int:
-        stale = sorted(self.existing_ids(video_id))
-        if stale:
-            self.bundle.store.delete_documents(stale)
-        assert self._existing is not None
-        self._existing.pop(video_id, None)
-        return len(stale)

@@ -27,6 +27,8 @@ class MigrationError(RuntimeError):
 
 @dataclass
 class MigrationReport:
+    """What a migration copied, where to, and how long it took, for the CLI to print."""
+
     source: Path
     index: str
     documents: int
@@ -37,6 +39,7 @@ class MigrationReport:
 
 
 def migrate_to_elasticsearch(settings: Settings, source_dir: Path | None = None) -> MigrationReport:
+    """Copy every embedded document, vector included, into the Elasticsearch index; MigrationError when it cannot."""
     if not settings.elasticsearch_url:
         raise MigrationError("COURSE_TA_ELASTICSEARCH_URL is not set: say where Elasticsearch is (and its credentials)")
     source_dir = source_dir or settings.store_dir

@@ -33,6 +33,8 @@ Embed = Callable[[list[Document]], list[Document]]
 
 @dataclass
 class ReindexReport:
+    """What a re-index or a cleanup did, for the CLI to print."""
+
     alias: str
     old_indices: list[str]
     new_index: str
@@ -63,6 +65,7 @@ def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 def stored_ids(client: Any, index: str) -> set[str]:
+    """Every document id in one concrete index, read by scroll (no 10,000-hit limit)."""
     return {hit["_id"] for hit in helpers.scan(client, index=index, _source=False, size=2000)}
 
 

@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class FinetuneConfig:
+    """The model to start from, where to save the result, and the training hyperparameters."""
+
     base_model: str
     output_dir: Path
     epochs: float = 1.0
@@ -43,6 +45,8 @@ class FinetuneConfig:
 
 @dataclass
 class FinetuneResult:
+    """Where the fine-tuned model was saved, what it was trained and scored on, and its held-out metrics."""
+
     model_path: Path
     train_triplets: int
     eval_triplets: int
@@ -111,9 +115,12 @@ def finetune(train: Sequence[Triplet], evaluation: Sequence[Triplet], config: Fi
     model = SentenceTransformer(config.base_model, device=device, model_card_data=card, local_files_only=True)
     if config.max_seq_length:
         model.max_seq_length = config.max_seq_length
-    columns = lambda rows: Dataset.from_dict(  # noqa: E731
-        {"anchor": [t.anchor for t in rows], "positive": [t.positive for t in rows], "negative": [t.negative for t in rows]}
-    )
+
+    def columns(rows: Sequence[Triplet]) -> Any:
+        return Dataset.from_dict(
+            {"anchor": [t.anchor for t in rows], "positive": [t.positive for t in rows], "negative": [t.negative for t in rows]}
+        )
+
     loss = (
         CachedMultipleNegativesRankingLoss(model, mini_batch_size=config.mini_batch_size)
         if config.cached

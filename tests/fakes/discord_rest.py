@@ -1,8 +1,10 @@
 """A local server that speaks the part of Discord's REST API the bot uses, and records every call.
 
 discord.py's ``Route.BASE`` is pointed here (its own transport seam, like a base URL), so the real
-library builds and sends every request: login, command sync, interaction callbacks, followup
-webhooks (multipart with the clip), replies, typing. Nothing of ours is replaced.
+library builds and sends every request: login, command sync (bulk overwrite, globally or per
+guild), interaction callbacks, followup webhooks (multipart with the clip), replies, typing.
+Nothing of ours is replaced. ``fail`` makes a route answer with an error as Discord does (403
+Missing Access, 429 with ``retry_after``), to exercise how our code copes.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +24,8 @@ APP_ID = 900000000000000001
 BOT_USER_ID = 900000000000000002
 _ids = itertools.count(910000000000000000)
 _sequence = itertools.count()
+GLOBAL_COMMANDS = re.compile(r"^/applications/(?P<app>\d+)/commands$")
+GUILD_COMMANDS = re.compile(r"^/applications/(?P<app>\d+)/guilds/(?P<guild>\d+)/commands$")
 
 
 def next_sequence() -> int:
@@ -61,9 +67,23 @@ class Call:
         return [p for p in self.parts if p.filename]
 
 
-def json_response(data: Any, status: int = 200) -> web.Response:
+@dataclass
+class Failure:
+    """An error answer for every request whose method matches and whose path matches ``path`` (a regex)."""
+
+    method: str
+    path: str
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def matches(self, call: Call) -> bool:
+        return call.method == self.method and re.search(self.path, call.path) is not None
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """discord.py parses a body as JSON only when Content-Type is exactly ``application/json``."""
-    return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
+    return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json", **(headers or {})})
 
 
 def bot_user() -> dict[str, Any]:
@@ -73,6 +93,9 @@ def bot_user() -> dict[str, Any]:
 class DiscordAPI:
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.failures: list[Failure] = []
+        # Registered application commands as Discord holds them: None = global, else per guild id.
+        self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self.changed = asyncio.Condition()
         self.runner: web.AppRunner | None = None
         self.base = ""
@@ -106,8 +129,19 @@ class DiscordAPI:
             self.changed.notify_all()
         return self.respond(call)
 
+    def fail(self, method: str, path: str, status: int, code: int, message: str, **extra: Any) -> None:
+        """From now on answer ``method`` on paths matching ``path`` with Discord's error body.
+
+        A 429 carries ``retry_after`` (seconds, from ``extra``) and the ``Via`` header Discord's edge
+        sets: discord.py treats a 429 without it as a Cloudflare ban and does not retry."""
+        headers = {"Via": "1.1 google"} if status == 429 else {}
+        self.failures.append(Failure(method, path, status, {"message": message, "code": code, **extra}, headers))
+
     def respond(self, call: Call) -> web.Response:
         method, path = call.method, call.path
+        failure = next((f for f in self.failures if f.matches(call)), None)
+        if failure is not None:
+            return json_response(failure.body, status=failure.status, headers=failure.headers)
         if method == "GET" and path == "/users/@me":
             return json_response(bot_user())
         if method == "GET" and path == "/oauth2/applications/@me":
@@ -124,13 +158,9 @@ class DiscordAPI:
                     "flags": 0,
                 }
             )
-        if method == "PUT" and path.endswith("/commands"):
-            return json_response(
-                [
-                    {**command, "id": str(next(_ids)), "application_id": str(APP_ID), "version": "1", "default_member_permissions": None}
-                    for command in call.json or []
-                ]
-            )
+        scope = GLOBAL_COMMANDS.match(path) or GUILD_COMMANDS.match(path)
+        if method == "PUT" and scope is not None and scope["app"] == str(APP_ID):
+            return json_response(self.overwrite_commands(int(scope["guild"]) if "guild" in scope.groupdict() else None, call.json or []))
         if method == "POST" and path.endswith("/callback"):
             interaction_id = path.split("/")[2]
             body = call.payload or {}
@@ -146,10 +176,26 @@ class DiscordAPI:
             )
         if method == "POST" and path.endswith("/typing"):
             return web.Response(status=204)
-        if method in ("POST", "PATCH") and (path.startswith("/webhooks/") or path.startswith("/channels/")):
+        if method in ("POST", "PATCH") and path.startswith(("/webhooks/", "/channels/")):
             call.response = self.message_for(call)
             return json_response(call.response)
         return json_response({"message": f"not served by the test server: {method} {path}", "code": 0}, status=404)
+
+    def overwrite_commands(self, guild_id: int | None, commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Bulk overwrite: the scope's commands become exactly ``commands``, each given an id."""
+        registered = [
+            {
+                **command,
+                "id": str(next(_ids)),
+                "application_id": str(APP_ID),
+                "version": "1",
+                "default_member_permissions": command.get("default_member_permissions"),
+                **({"guild_id": str(guild_id)} if guild_id is not None else {}),
+            }
+            for command in commands
+        ]
+        self.commands[guild_id] = registered
+        return registered
 
     def message_for(self, call: Call) -> dict[str, Any]:
         body = call.payload or {}
@@ -174,7 +220,7 @@ class DiscordAPI:
             "webhook_id": str(APP_ID) if call.path.startswith("/webhooks/") else None,
         }
 
-    async def wait_for(self, predicate, timeout: float = 60.0) -> list[Call]:  # type: ignore[no-untyped-def]
+    async def wait_for(self, predicate: Callable[[list[Call]], bool], timeout: float = 60.0) -> list[Call]:
         """Wait until ``predicate(calls)`` is true; returns the calls so far."""
 
         async def condition() -> list[Call]:

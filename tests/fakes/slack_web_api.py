@@ -4,7 +4,9 @@ It speaks the wire format the SDK speaks: ``POST /api/<method>`` with a Bearer t
 JSON body, answered with ``{"ok": ...}`` JSON. It keeps the state the bot's flow depends on (messages
 by channel and ts, upload URLs, uploaded bytes, shared files) and records every call in order, with
 the time it arrived, so tests can check order and content. ``fail`` makes a method answer with a
-Slack error code, the way Slack itself refuses (e.g. ``not_in_channel``).
+Slack error code, the way Slack itself refuses (e.g. ``not_in_channel``). With ``app_token`` and
+``socket_mode_url`` set it also answers ``apps.connections.open`` (Socket Mode's first call, made with
+the app-level token) with that WebSocket URL (tests/fakes/slack_socket_mode.py serves it).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ _JSON_FORM_FIELDS = ("blocks", "attachments", "files")
 
 @dataclass
 class Call:
+    """One Web API request as it arrived: method, parameters, arrival time and token."""
+
     method: str
     params: dict[str, Any]
     at: float
@@ -35,6 +39,8 @@ class Call:
 
 @dataclass
 class SlackWire:
+    """Slack's Web API for one workspace and one bot; ``start`` it, point a ``WebClient`` at :attr:`api_url`."""
+
     bot_token: str
     team_id: str = "T0COURSE"
     bot_user_id: str = "U0COURSETA"
@@ -43,6 +49,8 @@ class SlackWire:
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     uploads: dict[str, bytes] = field(default_factory=dict)
     fail: dict[str, str] = field(default_factory=dict)
+    app_token: str | None = None
+    socket_mode_url: str | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -53,6 +61,7 @@ class SlackWire:
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> SlackWire:
+        """Serve on a random local port in a background thread; returns self."""
         wire = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -88,21 +97,25 @@ class SlackWire:
         return self
 
     def stop(self) -> None:
+        """Stop serving and release the port."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
 
     @property
     def origin(self) -> str:
+        """``http://127.0.0.1:<port>``: the upload URLs live here too."""
         assert self._server is not None
         return f"http://127.0.0.1:{self._server.server_port}"
 
     @property
     def api_url(self) -> str:
+        """The ``base_url`` for a ``WebClient``."""
         return self.origin + "/api/"
 
     # -- queries for tests -------------------------------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
+        """The calls to ``method`` so far, in arrival order."""
         with self._lock:
             return [call for call in self.calls if call.method == method]
 
@@ -128,6 +141,8 @@ class SlackWire:
     def _api(self, method: str, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         with self._lock:
             self.calls.append(Call(method, params, time.monotonic(), token))
+            if method == "apps.connections.open":
+                return self._connections_open(token)
             if token != self.bot_token:
                 return {"ok": False, "error": "invalid_auth"}
             if method in self.fail:
@@ -136,6 +151,15 @@ class SlackWire:
             if handler is None:
                 return {"ok": False, "error": "unknown_method"}
             return handler(params)
+
+    def _connections_open(self, token: str | None) -> dict[str, Any]:
+        if self.app_token is None or self.socket_mode_url is None:
+            return {"ok": False, "error": "unknown_method"}
+        if token == self.bot_token:
+            return {"ok": False, "error": "not_allowed_token_type"}  # Slack's answer to a bot token here
+        if token != self.app_token:
+            return {"ok": False, "error": "invalid_auth"}
+        return {"ok": True, "url": self.socket_mode_url}
 
     def _m_auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -66,7 +66,7 @@ def serve(app: web.Application) -> Iterator[str]:
         loop.run_until_complete(runner.setup())
         site = web.TCPSite(runner, "127.0.0.1", 0)
         loop.run_until_complete(site.start())
-        port_box.append(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        port_box.append(runner.addresses[0][1])
         started.set()
         loop.run_forever()
 

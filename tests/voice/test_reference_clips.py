@@ -61,7 +61,7 @@ def test_stereo_refused_unless_converting(speech_clip, tmp_path):
     audio = Audio.from_wav(speech_clip.read_bytes())
     path = tmp_path / "stereo.wav"
     _write_wav(path, audio.samples, audio.sample_rate, channels=2)
-    with pytest.raises(ReferenceClipError, match="2 channels.*mono"):
+    with pytest.raises(ReferenceClipError, match=r"2 channels.*mono"):
         check_clip(path)
     assert check_clip(path, convert=True).audio.sample_rate == 22050
 

@@ -20,15 +20,19 @@ class BackendError(RuntimeError):
 
 @dataclass(frozen=True)
 class Availability:
+    """Whether a backend can speak right now; truthy when it can, else ``reason`` says why not."""
+
     ok: bool
     reason: str = ""
 
     @classmethod
     def yes(cls) -> Availability:
+        """The backend can speak."""
         return cls(True)
 
     @classmethod
     def no(cls, reason: str) -> Availability:
+        """The backend cannot speak; ``reason`` is shown to the operator."""
         return cls(False, reason)
 
     def __bool__(self) -> bool:

@@ -69,6 +69,7 @@ class ElevenLabsBackend:
 
     @property
     def client(self) -> Any:
+        """The SDK client, built on first use so a chain without a key never imports the SDK."""
         if self._client is None:
             from elevenlabs.client import ElevenLabs
 
@@ -80,12 +81,14 @@ class ElevenLabsBackend:
         return self._client
 
     def voice_id(self, voice: str) -> str | None:
+        """ElevenLabs' id for ``voice`` as stored by :meth:`clone`; None when it was never cloned there."""
         registered = self.registry.get(voice)
         if registered is None:
             return None
         return registered.backends.get(self.name, {}).get("voice_id")
 
     def available(self, voice: str) -> Availability:
+        """Needs an API key and a clone of ``voice``; asks nothing of the network."""
         if self._api_key() is None:
             return Availability.no("no API key (set COURSE_TA_ELEVENLABS_API_KEY or ELEVENLABS_API_KEY)")
         if self.voice_id(voice) is None:
@@ -148,6 +151,7 @@ class ElevenLabsBackend:
             raise BackendError(f"ElevenLabs unreachable: {type(error).__name__}: {error}") from None
 
     def synthesize(self, text: str, voice: str) -> Audio:
+        """The whole streamed clip, decoded; every failure is a :class:`BackendError`."""
         data = b"".join(self.stream(text, voice))
         return self._to_audio(data)
 
@@ -164,6 +168,7 @@ class ElevenLabsBackend:
             raise BackendError(f"ElevenLabs sent audio we cannot decode: {error}") from None
 
     def fingerprint(self, voice: str) -> dict[str, Any]:
+        """The cloned voice id, model and output format: re-cloning or a new model is a cache miss."""
         return {
             "voice_id": self.voice_id(voice),
             "model": self.settings.elevenlabs_model,

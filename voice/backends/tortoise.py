@@ -27,6 +27,8 @@ def _error_message(response: httpx.Response) -> str:
 
 
 class TortoiseBackend:
+    """Speaks in the cloned voice through a Tortoise worker at ``COURSE_TA_TORTOISE_URL``."""
+
     name = "tortoise"
 
     def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None):
@@ -41,12 +43,14 @@ class TortoiseBackend:
         return httpx.Client(base_url=self.url or "", timeout=timeout, transport=self._transport)
 
     def health(self) -> dict[str, Any]:
+        """The worker's ``/health`` document; raises ``httpx.HTTPError`` or ``ValueError`` when it cannot be had."""
         with self._client(HEALTH_TIMEOUT_S) as client:
             response = client.get("/health")
         response.raise_for_status()
         return response.json()
 
     def available(self, voice: str) -> Availability:
+        """Asks the worker (short timeout) whether its model is loaded and ``voice`` is registered there."""
         if not self.url:
             return Availability.no("COURSE_TA_TORTOISE_URL is not set (the Tortoise worker runs on a GPU host; see infra/tortoise)")
         try:
@@ -62,6 +66,7 @@ class TortoiseBackend:
         return Availability.yes()
 
     def synthesize(self, text: str, voice: str) -> Audio:
+        """One request for the whole text (the worker splits it into sentences); failures are :class:`BackendError`."""
         try:
             with self._client(self.timeout_s) as client:
                 response = client.post("/synthesize", json={"text": text, "voice": voice, "preset": self.preset})
@@ -96,5 +101,6 @@ class TortoiseBackend:
         return f"registered {result.get('clips')} clips, latents {result.get('latents')}"
 
     def fingerprint(self, voice: str) -> dict[str, Any]:
+        """The preset and the clip set the voice was cloned from."""
         registered = self.registry.get(voice)
         return {"preset": self.preset, "clips": registered.clips_digest if registered else None}

@@ -14,6 +14,7 @@ from voice.tortoise_worker.server import create_app
 
 
 def main() -> None:
+    """Parse the command line, load the model (an unavailable one is reported by ``/health``) and serve."""
     parser = argparse.ArgumentParser(prog="tortoise-worker", description="Tortoise TTS worker for course-ta")
     parser.add_argument("--host", default="0.0.0.0")
     parser.add_argument("--port", type=int, default=8020)

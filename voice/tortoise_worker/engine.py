@@ -35,7 +35,7 @@ class RequestError(ValueError):
 
 
 class UnknownVoice(LookupError):
-    """HTTP 404."""
+    """No clips are registered for the voice asked for: HTTP 404."""
 
 
 class NotReady(RuntimeError):
@@ -64,6 +64,8 @@ def split_for_tortoise(text: str, max_chars: int = MAX_CHUNK_CHARS) -> list[str]
 
 
 class TortoiseEngine:
+    """Registered voices, their cached latents and synthesis on one model, one request at a time on the GPU."""
+
     def __init__(
         self,
         voices_dir: Path,
@@ -84,6 +86,7 @@ class TortoiseEngine:
         self._lock = threading.Lock()  # one GPU: one synthesis or latent computation at a time
 
     def load(self) -> None:
+        """Load the model; when it cannot be (no GPU, no weights), keep serving and report why in ``health``."""
         try:
             self.model = self._loader(self.options)
             self.reason = ""
@@ -93,9 +96,11 @@ class TortoiseEngine:
 
     @property
     def ready(self) -> bool:
+        """The model is loaded and can speak."""
         return self.model is not None
 
     def health(self) -> dict[str, Any]:
+        """The ``GET /health`` document."""
         return {
             "ready": self.ready,
             "reason": self.reason,
@@ -107,6 +112,7 @@ class TortoiseEngine:
         }
 
     def voices(self) -> list[str]:
+        """Names of the voices with at least one clip on disk."""
         return sorted(p.name for p in self.voices_dir.iterdir() if p.is_dir() and any(p.glob("*.wav")))
 
     def _clip_paths(self, voice: str) -> list[Path]:

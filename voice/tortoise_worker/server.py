@@ -1,4 +1,4 @@
-"""The worker's HTTP API (aiohttp). Contract, used by :mod:`voice.backends.tortoise`:
+"""The worker's HTTP API (aiohttp), the contract :mod:`voice.backends.tortoise` relies on.
 
 ``GET /health`` → ``{"ready", "reason", "device", "sample_rate", "voices", "presets", "default_preset"}``
 ``PUT /voices/{name}`` multipart ``clips`` (WAV files) → ``{"voice", "clips", "latents"}``
@@ -16,7 +16,7 @@ import logging
 import wave
 
 import numpy as np
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from voice.tortoise_worker.engine import NotReady, RequestError, TortoiseEngine, UnknownVoice
 
@@ -30,6 +30,7 @@ def _error(status: int, message: str) -> web.Response:
 
 
 def wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
+    """16-bit mono WAV of float samples in [-1, 1] (clipped, not wrapped): the ``/synthesize`` body."""
     pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as out:
@@ -41,17 +42,19 @@ def wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
 
 
 async def health(request: web.Request) -> web.Response:
+    """``GET /health``: whether the model can speak (and why not), its device, the voices and presets."""
     return web.json_response(request.app[ENGINE_KEY].health())
 
 
 async def put_voice(request: web.Request) -> web.Response:
+    """``PUT /voices/{name}``: replace the voice's clips with the uploaded ``clips`` parts."""
     engine = request.app[ENGINE_KEY]
     if not request.content_type.startswith("multipart/"):
         return _error(400, "upload the clips as multipart/form-data field 'clips'")
     clips: list[tuple[str, bytes]] = []
     reader = await request.multipart()
     async for part in reader:
-        if part.name == "clips":
+        if isinstance(part, BodyPartReader) and part.name == "clips":
             clips.append((part.filename or f"clip{len(clips)}", bytes(await part.read(decode=False))))
     try:
         result = await asyncio.get_running_loop().run_in_executor(None, engine.register_voice, request.match_info["name"], clips)
@@ -63,6 +66,7 @@ async def put_voice(request: web.Request) -> web.Response:
 
 
 async def synthesize(request: web.Request) -> web.Response:
+    """``POST /synthesize``: the text spoken as a WAV; a failing synthesis is a 500 and the worker keeps serving."""
     engine = request.app[ENGINE_KEY]
     try:
         body = await request.json()
@@ -94,6 +98,7 @@ async def synthesize(request: web.Request) -> web.Response:
 
 
 def create_app(engine: TortoiseEngine) -> web.Application:
+    """The worker's routes around ``engine`` (uploads up to ``MAX_UPLOAD_BYTES``)."""
     app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
     app[ENGINE_KEY] = engine
     app.router.add_get("/health", health)

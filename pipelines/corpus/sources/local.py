@@ -1,19 +1,48 @@
 """Local source: folders of media (mp4, mkv, webm, mp3, m4a, wav, ogg) and transcript files.
 
-File discovery, manifests and titles are the foundation's (``pipelines.freshness.ingest``) so ``course-ta
-ingest`` and ``course-ta sync`` agree on what a video is. The fingerprint is built from each
-file's name, size and modification time: listing 400 videos costs a directory walk, not a read.
+What a video is on disk comes from ``pipelines.corpus.discovery``, so ``course-ta ingest`` and
+``course-ta sync`` agree on it. The fingerprint is built from each file's name, size and
+modification time: listing 400 videos costs a directory walk, not a read.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from pipelines.corpus.discovery import Findings, describe_video, discover, load_manifests, warn_orphan_rows
 from pipelines.corpus.sources.video_ref import LOCAL, VideoRef, fingerprint_of
-from pipelines.freshness.ingest import IngestReport, describe_video, discover, load_manifests
+
+
+def list_local(roots: dict[Path, str], manifest: Path | None = None) -> tuple[list[VideoRef], Findings]:
+    """Every video under the given roots (root → the source id its videos belong to), in discovery order."""
+    findings = Findings()
+    videos = discover(list(roots), findings)
+    manifests = load_manifests(videos, manifest, findings)
+    warn_orphan_rows(videos, manifests, findings)
+    refs: list[VideoRef] = []
+    for files in videos.values():
+        video = describe_video(files, manifests, manifest, findings)
+        stats = [(p.name, *_stat(p)) for p in [*files.transcripts, *files.media]]
+        refs.append(
+            VideoRef(
+                video_id=files.video_id,
+                title=video.title,
+                url=video.url,
+                source_id=roots[files.root],
+                kind=LOCAL,
+                duration_s=video.duration_s,
+                series=video.source,
+                media_path=str(files.media[0]) if files.media else None,
+                transcript_paths=tuple(str(p) for p in files.transcripts),
+                fingerprint=fingerprint_of(stats),
+            )
+        )
+    return refs, findings
 
 
 class LocalSource:
+    """One folder (or file) that a scheduled sync lists again on every poll."""
+
     def __init__(self, source_id: str, path: Path, manifest: Path | None = None) -> None:
         self.source_id = source_id
         self.path = path
@@ -21,28 +50,9 @@ class LocalSource:
         self.warnings: list[str] = []
 
     def list_videos(self) -> list[VideoRef]:
-        report = IngestReport()
-        videos = discover([self.path], report)
-        manifests = load_manifests(videos, self.manifest, report)
-        refs: list[VideoRef] = []
-        for files in videos.values():
-            video = describe_video(files, manifests, self.manifest, report)
-            stats = [(p.name, *_stat(p)) for p in [*files.transcripts, *files.media]]
-            refs.append(
-                VideoRef(
-                    video_id=files.video_id,
-                    title=video.title,
-                    url=video.url,
-                    source_id=self.source_id,
-                    kind=LOCAL,
-                    duration_s=video.duration_s,
-                    series=video.source,
-                    media_path=str(files.media[0]) if files.media else None,
-                    transcript_paths=tuple(str(p) for p in files.transcripts),
-                    fingerprint=fingerprint_of(stats),
-                )
-            )
-        self.warnings = report.warnings + [f"{o.video_id}: {o.reason}" for o in report.outcomes if o.status == "failed"]
+        """The folder's videos now; raises when the folder itself is gone, so nothing is taken as deleted."""
+        refs, findings = list_local({self.path: self.source_id}, self.manifest)
+        self.warnings = findings.warnings + [f"{u.video_id}: {u.reason}" for u in findings.unusable]
         if not self.path.exists():
             raise FileNotFoundError(f"local source {self.path} does not exist")
         return refs

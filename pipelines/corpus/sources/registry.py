@@ -13,10 +13,14 @@ from pipelines.settings import Settings
 
 
 class VideoSource(Protocol):
+    """What the engine needs of a source: its id, a listing, and the warnings of the last listing."""
+
     source_id: str
     warnings: list[str]
 
-    def list_videos(self) -> list[VideoRef]: ...
+    def list_videos(self) -> list[VideoRef]:
+        """Every video the source holds now."""
+        ...
 
 
 def kind_of(location: str) -> str:
@@ -27,12 +31,14 @@ def kind_of(location: str) -> str:
 
 
 def normalise_location(location: str) -> str:
+    """One spelling per source: local paths absolute, URLs stripped (so a source is never added twice)."""
     if kind_of(location) == LOCAL:
         return str(Path(location).expanduser().resolve())
     return location.strip()
 
 
 def build_source(source: Source, settings: Settings, **youtube_options: Any) -> VideoSource:
+    """The live source for a ledger row; ``youtube_options`` reach ``YouTubeSource`` (tests pass their transports)."""
     if source.kind == LOCAL:
         return LocalSource(source.source_id, Path(source.location))
     if source.kind == YOUTUBE:

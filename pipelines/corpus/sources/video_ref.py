@@ -20,6 +20,8 @@ LOCAL = "local"
 
 @dataclass(frozen=True)
 class VideoRef:
+    """One video as its source lists it; the ledger stores it as JSON."""
+
     video_id: str
     title: str
     url: str
@@ -33,15 +35,18 @@ class VideoRef:
     fingerprint: str = ""
 
     def to_video(self) -> Video:
+        """The domain view used for chunk and summary metadata."""
         return Video(video_id=self.video_id, title=self.title, url=self.url, source=self.series, duration_s=self.duration_s)
 
     def to_json(self) -> str:
+        """Stable JSON (sorted keys), so an unchanged listing compares equal."""
         data = asdict(self)
         data["transcript_paths"] = list(self.transcript_paths)
         return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> VideoRef:
+        """The inverse of ``to_json``."""
         data: dict[str, Any] = json.loads(text)
         data["transcript_paths"] = tuple(data.get("transcript_paths") or ())
         return cls(**data)

@@ -53,9 +53,11 @@ class Captions:
 
     @property
     def method(self) -> str:
+        """How the transcript was made, as the ledger records it (``captions:<lang>:human|auto``)."""
         return f"captions:{self.language_code}:{'auto' if self.is_generated else 'human'}"
 
     def to_json(self) -> str:
+        """The snippets as JSON our transcript readers parse."""
         return json.dumps(self.raw, ensure_ascii=False)
 
 
@@ -71,6 +73,7 @@ class InfoJsonFolder:
                     self.by_key.setdefault(info[key], path)
 
     def __call__(self, url: str) -> dict[str, Any]:
+        """The recorded info for a URL or id; an unknown one fails as yt-dlp does for an unavailable video."""
         key = url if url in self.by_key else _video_id_from_url(url) or url
         path = self.by_key.get(key)
         if path is None:

@@ -31,21 +31,8 @@ class AudioWindow:
 
     @property
     def duration_s(self) -> float:
+        """Length of this window in seconds."""
         return len(self.samples) / SAMPLE_RATE
-
-
-def probe_duration(path: Path) -> float | None:
-    """Container duration in seconds, or None when the container does not say."""
-    try:
-        with av.open(str(path), metadata_errors="ignore") as container:
-            if container.duration is not None:
-                return container.duration / av.time_base
-            stream = next(iter(container.streams.audio), None)
-            if stream is not None and stream.duration is not None and stream.time_base is not None:
-                return float(stream.duration * stream.time_base)
-    except (av.error.FFmpegError, OSError):
-        return None
-    return None
 
 
 def stream_audio(path: Path, window_s: float) -> Iterator[AudioWindow]:

@@ -9,7 +9,8 @@ from pipelines.domain import Segment
 
 
 def srt_timestamp(seconds: float) -> str:
-    millis = int(round(max(0.0, seconds) * 1000))
+    """``HH:MM:SS,mmm`` rounded to the millisecond; negative times are written as zero."""
+    millis = round(max(0.0, seconds) * 1000)
     hours, millis = divmod(millis, 3_600_000)
     minutes, millis = divmod(millis, 60_000)
     secs, millis = divmod(millis, 1000)
@@ -17,6 +18,7 @@ def srt_timestamp(seconds: float) -> str:
 
 
 def to_srt(segments: list[Segment]) -> str:
+    """Numbered SRT cues; an untimed start is written as 0 and a missing end as the start."""
     blocks = []
     for index, segment in enumerate(segments, start=1):
         start = segment.start or 0.0
@@ -37,4 +39,5 @@ def segments_payload(segments: list[Segment], **meta: Any) -> dict[str, Any]:
 
 
 def to_json(segments: list[Segment], **meta: Any) -> str:
+    """``segments_payload`` as JSON text, in the shape the JSON transcript reader reads back."""
     return json.dumps(segments_payload(segments, **meta), ensure_ascii=False, indent=1)

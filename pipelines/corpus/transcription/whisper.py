@@ -55,6 +55,7 @@ class TranscriptionResult:
 
     @property
     def text(self) -> str:
+        """The whole transcript as one string."""
         return " ".join(s.text for s in self.segments)
 
 
@@ -88,6 +89,7 @@ class FasterWhisperTranscriber:
 
     @classmethod
     def from_settings(cls, settings: Settings, batch_size: int | None = None) -> FasterWhisperTranscriber:
+        """Configured from the Whisper settings; ``batch_size`` overrides the configured one."""
         return cls(
             model=settings.whisper_model,
             device=settings.whisper_device,
@@ -102,9 +104,11 @@ class FasterWhisperTranscriber:
 
     @property
     def model_path(self) -> str:
+        """The configured model, else the bundled tiny.en."""
         return self.model or bundled_whisper_model()
 
     def warm_up(self) -> None:
+        """Load the model once (and the batched pipeline when ``batch_size`` > 1)."""
         if self._model is not None:
             return
         from faster_whisper import BatchedInferencePipeline, WhisperModel
@@ -120,10 +124,12 @@ class FasterWhisperTranscriber:
 
     @component.output_types(transcripts=list[TranscriptionResult])
     def run(self, sources: list[str], initial_prompt: str | None = None) -> dict[str, list[TranscriptionResult]]:
+        """One result per source file, in order."""
         self.warm_up()
         return {"transcripts": [self.transcribe_file(Path(source), initial_prompt) for source in sources]}
 
     def transcribe_file(self, path: Path, initial_prompt: str | None = None) -> TranscriptionResult:
+        """Transcribe one file window by window; segments come back in whole-file time, ordered and non-overlapping."""
         started = time.perf_counter()
         self.warm_up()
         segments: list[Segment] = []
@@ -164,6 +170,7 @@ class FasterWhisperTranscriber:
         return list(pieces), info  # the generator does the decoding; drain it here
 
     def to_dict(self) -> dict[str, Any]:
+        """Serialise the configuration (not the loaded model)."""
         return default_to_dict(
             self,
             model=self.model,
@@ -179,6 +186,7 @@ class FasterWhisperTranscriber:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FasterWhisperTranscriber:
+        """Rebuild from ``to_dict`` output."""
         return default_from_dict(cls, data)
 
 

@@ -27,12 +27,15 @@ _READERS = {"srt": read_srt, "webvtt": read_webvtt, "json": read_json_segments, 
 
 @dataclass
 class Transcript:
+    """Clean segments of one transcript, the format it was read as, and what a user should know about it."""
+
     segments: list[Segment]
     format: str
     warnings: list[str] = field(default_factory=list)
 
     @property
     def timed(self) -> bool:
+        """Whether any segment has a start time (plain text has none, so citations cannot jump)."""
         return any(s.start is not None for s in self.segments)
 
 
@@ -50,6 +53,7 @@ def parse_transcript(text: str, suffix: str = "") -> Transcript:
 
 
 def read_transcript(path: Path) -> Transcript:
+    """Decode and parse a transcript file; TranscriptError says why it cannot be read."""
     try:
         data = path.read_bytes()
     except OSError as error:

@@ -18,6 +18,7 @@ _SPEAKER_DASH = re.compile(r"^\s*-\s+|(?<=[.?!])\s+-\s+")
 
 
 def strip_annotations(segments: list[Segment]) -> list[Segment]:
+    """Segments without their non-speech annotations; segments left empty are dropped, changed ones lose word times."""
     cleaned = []
     for segment in segments:
         text = _BRACKETED.sub(" ", segment.text)

@@ -18,12 +18,15 @@ MAX_TRANSCRIPT_BYTES = 64 * 1024 * 1024
 
 @dataclass(frozen=True)
 class DecodedText:
+    """Text with line ends normalised and BOM removed, its encoding, and a warning when it was not UTF-8."""
+
     text: str
     encoding: str
     warning: str | None = None
 
 
 def decode_transcript_bytes(data: bytes) -> DecodedText:
+    """Decode in whatever encoding it was saved in; TranscriptError for empty, oversized or binary input."""
     if not data or not data.strip():
         raise TranscriptError("file is empty")
     if len(data) > MAX_TRANSCRIPT_BYTES:

@@ -17,6 +17,7 @@ from pipelines.domain import Segment, Word
 
 
 def read_json_segments(text: str, warnings: list[str]) -> list[Segment]:
+    """Segments of any of the JSON shapes above; items that are not segments are skipped with a warning."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:

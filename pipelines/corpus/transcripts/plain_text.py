@@ -7,6 +7,7 @@ from pipelines.domain import Segment
 
 
 def read_plain_text(text: str, warnings: list[str]) -> list[Segment]:
+    """One untimed segment per non-blank line, with a warning that citations cannot jump to a moment."""
     lines = [" ".join(line.split()) for line in text.split("\n")]
     lines = [line for line in lines if line]
     if not lines:

@@ -8,6 +8,7 @@ from pipelines.domain import Segment
 
 
 def read_srt(text: str, warnings: list[str]) -> list[Segment]:
+    """Timed segments of the cues, markup removed; TranscriptError when no cue has text."""
     segments = parse_cues(text.split("\n"), warnings, strip_tags=True)
     if not segments:
         raise TranscriptError("SRT file has no cues with text")

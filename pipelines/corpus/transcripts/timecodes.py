@@ -11,6 +11,7 @@ LOOSE_ARROW = re.compile(r"-->")
 
 
 def timecode_to_seconds(code: str) -> float:
+    """Seconds from a timecode; ValueError when minutes or seconds are 60 or more."""
     parts = code.strip().replace(",", ".").split(":")
     seconds = float(parts[-1])
     minutes = int(parts[-2])

@@ -10,6 +10,7 @@ _SKIPPED_BLOCKS = ("NOTE", "STYLE", "REGION")
 
 
 def read_webvtt(text: str, warnings: list[str]) -> list[Segment]:
+    """Timed segments of the cues, NOTE/STYLE/REGION blocks and markup removed; TranscriptError without a WEBVTT header."""
     lines = text.split("\n")
     if not lines or not lines[0].lstrip().startswith("WEBVTT"):
         raise TranscriptError("WebVTT file must start with 'WEBVTT'")

@@ -4,8 +4,12 @@ Ranking metrics are computed on the ranked list of *distinct videos* the retriev
 order a student sees them cited), with exactly one relevant video per answerable question:
 hit@k = the expected video is among the first k; reciprocal rank = 1/rank (0 when absent);
 nDCG@10 with binary relevance and one relevant item = 1/log2(rank + 1) when rank <= 10, else 0.
-The time-window hit asks whether the answer's citation of the expected video starts inside
-[start_s - 15, end_s + 15]: the second a student would jump to.
+
+Answer-level metrics score what the student sees, the answer's citations in their order:
+cited hit@1 = the first cited video is the expected one; cited hit@3 = the expected video is among
+the cited ones; the time-window hit asks whether any cited moment of the expected video starts
+inside [start_s - 15, end_s + 15], the second a student would jump to. A declined answer cites
+nothing, so it misses all three.
 """
 
 from __future__ import annotations
@@ -14,12 +18,36 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 WINDOW_TOLERANCE_S = 15.0
 KS = (1, 3, 5)
+MAX_CITED_VIDEOS = 3
+
+
+def citations_at(
+    candidates: Sequence[tuple[str, float | None, float]], threshold: float, max_videos: int = MAX_CITED_VIDEOS
+) -> list[tuple[str, float | None, float]]:
+    """The citations an answer shows at ``threshold``: candidates in order scoring at least it, up to ``max_videos`` videos.
+
+    The offline answerer builds its citations with exactly this rule (``pipelines.search.offline_answerer``),
+    which is what lets evaluation and calibration try every threshold from one run.
+    """
+    kept: list[tuple[str, float | None, float]] = []
+    videos: list[str] = []
+    for video, start, score in candidates:
+        if score < threshold:
+            continue
+        if video not in videos:
+            if len(videos) >= max_videos:
+                continue
+            videos.append(video)
+        kept.append((video, start, score))
+    return kept
 
 
 def distinct(videos: Sequence[str]) -> list[str]:
+    """Each video once, in the order first seen."""
     seen: set[str] = set()
     ordered = []
     for video in videos:
@@ -36,10 +64,12 @@ def rank_of(expected: str, ranked_videos: Sequence[str]) -> int | None:
 
 
 def ndcg_at(rank: int | None, k: int = 10) -> float:
+    """nDCG@k for the one relevant video at ``rank``; 0 when it was missed or ranked below k."""
     return 1.0 / math.log2(rank + 1) if rank is not None and rank <= k else 0.0
 
 
 def in_window(cited_start: float | None, start_s: float | None, end_s: float | None, tolerance: float = WINDOW_TOLERANCE_S) -> bool:
+    """Whether a cited start lies in [start_s - tolerance, end_s + tolerance]; False when any time is unknown."""
     if cited_start is None or start_s is None or end_s is None:
         return False
     return start_s - tolerance <= cited_start <= end_s + tolerance
@@ -47,11 +77,13 @@ def in_window(cited_start: float | None, start_s: float | None, end_s: float | N
 
 @dataclass
 class QuestionResult:
+    """One dev question's retrieval and answer, enough to recompute every metric at any threshold."""
+
     question: str
     expected_video: str | None
     ranked_videos: list[str]
-    cited: list[tuple[str, float | None, float]]  # (video, start_s, score) of the answer's citations, best first
-    best_score: float  # the answerer's best sentence score (what the "not covered" threshold compares)
+    cited: list[tuple[str, float | None, float]]  # (video, start_s, score) of the answer's candidate citations, in citation order
+    best_score: float  # the answerer's relevance score (what the "not covered" threshold compares)
     latency_s: float
     start_s: float | None = None
     end_s: float | None = None
@@ -59,37 +91,52 @@ class QuestionResult:
 
     @property
     def answerable(self) -> bool:
+        """Whether the course answers it (an expected video is known)."""
         return self.expected_video is not None
 
     @property
     def declined(self) -> bool:
+        """Whether the answer says "not covered" at this threshold."""
         return self.best_score < self.threshold
 
     @property
     def rank(self) -> int | None:
+        """1-based rank of the expected video; None when it was missed or there is none."""
         return rank_of(self.expected_video, self.ranked_videos) if self.expected_video else None
 
     def hit(self, k: int) -> bool:
+        """Whether the expected video is among the first ``k`` distinct videos."""
         rank = self.rank
         return rank is not None and rank <= k
 
     @property
+    def citations(self) -> list[tuple[str, float | None, float]]:
+        """What the answer cites at this threshold (nothing when it declines)."""
+        return [] if self.declined else citations_at(self.cited, self.threshold)
+
+    @property
+    def cited_videos(self) -> list[str]:
+        """The distinct cited videos in the order the student sees them."""
+        return distinct([video for video, _, _ in self.citations])
+
+    @property
     def cited_expected(self) -> bool:
-        """The answer (not declined) cites the expected video at all."""
-        return not self.declined and any(video == self.expected_video for video, _, score in self.cited if score >= self.threshold)
+        """The answer (not declined) cites the expected video at all: cited hit@3, since at most three videos are cited."""
+        return self.expected_video in self.cited_videos
+
+    @property
+    def cited_first(self) -> bool:
+        """The answer's first cited video is the expected one (cited hit@1)."""
+        return self.cited_videos[:1] == [self.expected_video]
 
     @property
     def window_hit(self) -> bool:
-        """The answer's citation of the expected video starts inside the expected window (±15 s)."""
-        if self.declined:
-            return False
-        for video, start, score in self.cited:
-            if video == self.expected_video and score >= self.threshold:
-                return in_window(start, self.start_s, self.end_s)
-        return False
+        """Some cited moment of the expected video starts inside the expected window (±15 s)."""
+        return any(video == self.expected_video and in_window(start, self.start_s, self.end_s) for video, start, _ in self.citations)
 
     def to_dict(self) -> dict:
-        data = {
+        """The question's record in the JSON report; ranking fields only for answerable questions."""
+        data: dict[str, Any] = {
             "question": self.question,
             "expected_video": self.expected_video,
             "declined": self.declined,
@@ -102,9 +149,11 @@ class QuestionResult:
                 {
                     "rank": self.rank,
                     **{f"hit@{k}": self.hit(k) for k in KS},
+                    "cited_first": self.cited_first,
                     "cited_expected": self.cited_expected,
                     "window_hit": self.window_hit,
-                    "cited_start_s": next((s for v, s, _ in self.cited if v == self.expected_video), None),
+                    "cited_videos": self.cited_videos,
+                    "cited_starts_s": [s for v, s, _ in self.citations if v == self.expected_video],
                     "expected_window": [self.start_s, self.end_s],
                 }
             )
@@ -120,6 +169,8 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 @dataclass
 class Summary:
+    """The overall metrics of one configuration; rates are shares of answerable questions unless noted."""
+
     questions: int
     answerable: int
     unanswerable: int
@@ -127,13 +178,17 @@ class Summary:
     mrr: float = 0.0
     ndcg10: float = 0.0
     window_hit: float = 0.0
-    cited_expected: float = 0.0
+    cited_first: float = 0.0  # cited hit@1
+    cited_expected: float = 0.0  # cited hit@3
+    citations_per_answer: float = 0.0  # mean number of citations of the answers that were not declined
+    single_citation: int = 0  # answered questions (answerable or not) with exactly one citation
     decline_rate: float | None = None  # unanswerable questions correctly declined
     false_decline_rate: float = 0.0  # answerable questions wrongly declined
     p50_ms: float = 0.0
     p95_ms: float = 0.0
 
     def to_dict(self) -> dict:
+        """The figures rounded for the report, keyed as in its table."""
         return {
             "questions": self.questions,
             "answerable": self.answerable,
@@ -142,7 +197,10 @@ class Summary:
             "mrr": round(self.mrr, 4),
             "ndcg@10": round(self.ndcg10, 4),
             "window_hit": round(self.window_hit, 4),
+            "cited_first": round(self.cited_first, 4),
             "cited_expected": round(self.cited_expected, 4),
+            "citations_per_answer": round(self.citations_per_answer, 3),
+            "single_citation": self.single_citation,
             "decline_rate": None if self.decline_rate is None else round(self.decline_rate, 4),
             "false_decline_rate": round(self.false_decline_rate, 4),
             "p50_ms": round(self.p50_ms, 1),
@@ -151,12 +209,17 @@ class Summary:
 
 
 def summarize(results: Sequence[QuestionResult]) -> Summary:
+    """Aggregate per-question results (an empty group counts as 0); ValueError when there are none."""
     if not results:
         raise ValueError("no results to summarize")
     answerable = [r for r in results if r.answerable]
     unanswerable = [r for r in results if not r.answerable]
-    mean = lambda values: statistics.fmean(values) if values else 0.0  # noqa: E731
+
+    def mean(values: list[float]) -> float:
+        return statistics.fmean(values) if values else 0.0
+
     latencies = [r.latency_s * 1000 for r in results]
+    answered = [r for r in results if not r.declined]
     return Summary(
         questions=len(results),
         answerable=len(answerable),
@@ -165,7 +228,10 @@ def summarize(results: Sequence[QuestionResult]) -> Summary:
         mrr=mean([1.0 / r.rank if r.rank else 0.0 for r in answerable]),
         ndcg10=mean([ndcg_at(r.rank) for r in answerable]),
         window_hit=mean([float(r.window_hit) for r in answerable]),
+        cited_first=mean([float(r.cited_first) for r in answerable]),
         cited_expected=mean([float(r.cited_expected) for r in answerable]),
+        citations_per_answer=mean([float(len(r.citations)) for r in answered]),
+        single_citation=sum(len(r.citations) == 1 for r in answered),
         decline_rate=mean([float(r.declined) for r in unanswerable]) if unanswerable else None,
         false_decline_rate=mean([float(r.declined) for r in answerable]),
         p50_ms=percentile(latencies, 50),

@@ -18,6 +18,8 @@ class QuestionFileError(ValueError):
 
 @dataclass(frozen=True)
 class DevQuestion:
+    """One checked question; ``video_id`` None means the course does not answer it, and then there is no window."""
+
     question: str
     video_id: str | None
     start_s: float | None = None
@@ -25,10 +27,12 @@ class DevQuestion:
 
     @property
     def answerable(self) -> bool:
+        """Whether the course answers it."""
         return self.video_id is not None
 
 
 def parse_question(data: object, where: str) -> DevQuestion:
+    """Check one decoded line; QuestionFileError names ``where`` and what is wrong."""
     if not isinstance(data, dict):
         raise QuestionFileError(f"{where}: expected a JSON object, got {type(data).__name__}")
     question = data.get("question")
@@ -56,6 +60,7 @@ def parse_question(data: object, where: str) -> DevQuestion:
 
 
 def read_questions(path: Path) -> list[DevQuestion]:
+    """Every question of the file (blank lines skipped); QuestionFileError at the first bad line or when there is none."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as error:

@@ -15,7 +15,10 @@ COLUMNS = [
     ("hit@5", "hit@5"),
     ("mrr", "MRR"),
     ("ndcg@10", "nDCG@10"),
+    ("cited_first", "cited@1"),
+    ("cited_expected", "cited@3"),
     ("window_hit", "time±15s"),
+    ("citations_per_answer", "cites"),
     ("decline_rate", "declined"),
     ("false_decline_rate", "false-decl"),
     ("p95_ms", "p95 ms"),
@@ -26,7 +29,7 @@ def _cell(value: object) -> str:
     if value is None:
         return "n/a"
     if isinstance(value, float):
-        return f"{value:.3f}" if value <= 1.0 else f"{value:.0f}"
+        return f"{value:.3f}" if value <= 1.0 else (f"{value:.2f}" if value < 10 else f"{value:.0f}")
     return str(value)
 
 
@@ -35,7 +38,10 @@ def summary_table(runs: Sequence[EvalRun]) -> str:
     header = ["configuration"] + [label for _, label in COLUMNS]
     rows = [[run.name] + [_cell(run.summary.to_dict()[key]) for key, _ in COLUMNS] for run in runs]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda cells: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+
+    def line(cells: Sequence[object]) -> str:
+        return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+
     return "\n".join([line(header), line(["-" * w for w in widths]), *[line(r) for r in rows]])
 
 
@@ -50,6 +56,7 @@ def question_table(run: EvalRun) -> str:
 
 
 def write_json(runs: Sequence[EvalRun], path: Path, extra: dict | None = None) -> None:
+    """Every run, after the top-level fields of ``extra``, as indented JSON; parent folders are created."""
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {**(extra or {}), "runs": [run.to_dict() for run in runs]}
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -26,6 +26,8 @@ from pipelines.training.evaluation.questions import DevQuestion
 
 @dataclass
 class EvalRun:
+    """One configuration's per-question results, the threshold they are judged at, and the settings that describe it."""
+
     name: str
     results: list[QuestionResult]
     threshold: float
@@ -33,15 +35,18 @@ class EvalRun:
 
     @property
     def summary(self) -> Summary:
+        """The overall metrics, recomputed from the results at the current threshold."""
         return summarize(self.results)
 
     def with_threshold(self, threshold: float) -> EvalRun:
+        """Judge every result at ``threshold`` instead (in place) and return this run."""
         for result in self.results:
             result.threshold = threshold
         self.threshold = threshold
         return self
 
     def to_dict(self) -> dict:
+        """The run for the JSON report: settings, summary and every question."""
         return {
             "name": self.name,
             "threshold": self.threshold,
@@ -71,7 +76,7 @@ def evaluate(
     """Answer every question with the configured pipeline; latency is the whole pipeline run per question."""
     threshold = effective_min_relevance(settings)  # what serving would use: explicit, calibrated, or default
     # The offline answerer scores every sentence, which decline and calibration need; an LLM answerer
-    # (issue 4) would only rewrite the text, so evaluation measures search with the offline one.
+    # (when one is configured) would only rewrite the text, so evaluation measures search with the offline one.
     overrides: dict = {"min_relevance": -1.0}
     if "llm_answers" in type(settings).model_fields:
         overrides["llm_answers"] = False

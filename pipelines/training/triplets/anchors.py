@@ -208,10 +208,13 @@ TITLE_TEMPLATES = ("which lecture explains {t}?", "is there a video about {t}?",
 class Paraphraser(Protocol):
     """Rewrites a lecture sentence as the question a student would ask (an LLM, when configured)."""
 
-    def __call__(self, sentence: str, title: str) -> str | None: ...
+    def __call__(self, sentence: str, title: str) -> str | None:
+        """The question for ``sentence`` of lecture ``title``, or None to fall back to the built-in anchors."""
+        ...
 
 
 def words(text: str) -> list[str]:
+    """The lowercased words of ``text``, edge punctuation stripped, as IDF, keywords and salience count them."""
     return [w.strip(".'-").lower() for w in WORD.findall(text)]
 
 
@@ -228,6 +231,7 @@ class IdfTable:
         self.counts = counts
 
     def idf(self, word: str) -> float:
+        """log((chunks + 1) / (chunks with the word + 1)): larger for rarer words, largest for unseen ones."""
         return math.log((self.total + 1) / (self.counts.get(word, 0) + 1))
 
 
@@ -314,6 +318,7 @@ def restatement(sentence: str, idf: IdfTable) -> str | None:
 
 
 def question_from_title(title: str, key: str) -> str | None:
+    """A question about the title's topic (series and bracketed parts cut), None for a one-word title; ``key`` picks the wording."""
     cleaned = re.sub(r"\s*[|(\[].*$", "", title).strip().rstrip("?!. ").lower()
     if len(words(cleaned)) < 2:
         return None
@@ -335,6 +340,7 @@ class LLMParaphraser:
         self.model = model
 
     def __call__(self, sentence: str, title: str) -> str | None:
+        """The model's first line when it is a question of 3 to 40 words; None otherwise or when the call fails."""
         try:
             response = self.client.chat.completions.create(
                 model=self.model,

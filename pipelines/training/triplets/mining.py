@@ -14,7 +14,7 @@ import hashlib
 import json
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -44,6 +44,8 @@ CANDIDATES = 30
 
 @dataclass(frozen=True)
 class Triplet:
+    """An anchor question, a passage that answers it and a hard negative from another lecture, with their origins."""
+
     anchor: str
     positive: str
     negative: str
@@ -55,6 +57,8 @@ class Triplet:
 
 @dataclass
 class MiningReport:
+    """The mined triplets and what was dropped on the way (duplicate anchors, anchors without a usable negative)."""
+
     triplets: list[Triplet] = field(default_factory=list)
     anchors: int = 0
     no_negative: int = 0
@@ -63,6 +67,7 @@ class MiningReport:
 
     @property
     def train_videos(self) -> int:
+        """How many distinct videos the triplets' positives come from."""
         return len({t.video_id for t in self.triplets})
 
 
@@ -145,7 +150,7 @@ def mine_triplets(
     documents: Sequence[Document],
     embed: Callable[[list[str]], np.ndarray],
     *,
-    held_out: set[str] = frozenset(),  # type: ignore[assignment]
+    held_out: Set[str] = frozenset(),
     per_chunk: int = 1,
     max_per_video: int = 40,
     seed: int = 0,
@@ -169,7 +174,7 @@ def mine_triplets(
     held_out = with_twins(set(held_out), every_video, vectors)
     report = MiningReport(held_out_videos=sorted(held_out))
     kept = ~np.isin(every_video, sorted(held_out))
-    chunks = [d for d, keep in zip(every_chunk, kept) if keep]
+    chunks = [d for d, keep in zip(every_chunk, kept, strict=True) if keep]
     if not chunks:
         return report
     matrix, videos = vectors[kept], every_video[kept]
@@ -197,7 +202,7 @@ def mine_triplets(
         bm25s.tokenize([a.text for a in anchors], stopwords="en", show_progress=False), k=min(CANDIDATES, len(chunks)), show_progress=False
     )
     seen: set[str] = set()
-    for anchor, vector, lexical in zip(anchors, anchor_vectors, bm25_rows):
+    for anchor, vector, lexical in zip(anchors, anchor_vectors, bm25_rows, strict=True):
         positive_index = anchor.chunk
         key = " ".join(anchor.text.lower().split())
         if key in seen:
@@ -234,7 +239,7 @@ def _hard_negative(
         for rank, row in enumerate(ranking):
             fused[row] = fused.get(row, 0.0) + 1.0 / (60 + rank)
     ceiling = (1 - RELATIVE_MARGIN) * float(scores[positive])
-    for row in sorted(fused, key=fused.get, reverse=True):  # type: ignore[arg-type]
+    for row in sorted(fused, key=lambda candidate: fused[candidate], reverse=True):
         if videos[row] == videos[positive]:
             continue
         if float(matrix[row] @ matrix[positive]) >= NEAR_DUPLICATE or float(scores[row]) >= ceiling:
@@ -244,6 +249,7 @@ def _hard_negative(
 
 
 def write_triplets(triplets: Sequence[Triplet], path: Path) -> None:
+    """One JSON object per line (parent folders created), as ``read_triplets`` reads them back."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as handle:
         for triplet in triplets:

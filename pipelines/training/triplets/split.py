@@ -8,6 +8,7 @@ entirely (not as anchors, not as positives, not as negatives).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,13 +22,13 @@ def held_out_videos(question_file: Path | None) -> set[str]:
     return {q.video_id for q in read_questions(question_file) if q.video_id}
 
 
-def stored_chunks(bundle: object) -> list:
+def stored_chunks(bundle: Any) -> list:
     """Every indexed document with its vector: the embedded store keeps them in memory, others return them."""
     store = getattr(bundle, "store", bundle)
     storage = getattr(store, "storage", None)
     if isinstance(storage, dict):
         return list(storage.values())
-    return list(store.filter_documents())  # type: ignore[attr-defined]
+    return list(store.filter_documents())
 
 
 TWIN_SIMILARITY = 0.95  # cosine at which two chunks say the same thing

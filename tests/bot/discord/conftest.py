@@ -54,11 +54,18 @@ ScenarioBody = Callable[[Scenario], Awaitable[None]]
 
 @pytest.fixture
 def run_bot(indexed: tuple[AnswerService, VoiceRenderer], course_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    """``run_bot(body, **settings)``: log in against the local API, load a guild, run ``body``."""
+    """``run_bot(body, **settings)``: log in against the local API, load a guild, run ``body``.
+
+    Logging in runs the bot's ``setup_hook`` (warm-up, command sync) as ``course-ta serve discord``
+    does; ``prepare_api`` may set up the server (e.g. a failing route) before that happens."""
     service, renderer = indexed
 
     def run(
-        body: ScenarioBody, service_override: AnswerService | None = None, renderer_override: VoiceRenderer | None = None, **overrides: Any
+        body: ScenarioBody,
+        service_override: AnswerService | None = None,
+        renderer_override: VoiceRenderer | None = None,
+        prepare_api: Callable[[DiscordAPI], None] | None = None,
+        **overrides: Any,
     ) -> None:
         values: dict[str, Any] = {
             "data_dir": course_dir,
@@ -72,6 +79,8 @@ def run_bot(indexed: tuple[AnswerService, VoiceRenderer], course_dir: Path, monk
         async def scenario() -> None:
             api = DiscordAPI()
             monkeypatch.setattr(discord.http.Route, "BASE", await api.start())
+            if prepare_api is not None:
+                prepare_api(api)
             log = EventLog()
             logger = logging.getLogger("bot.discord")
             logger.addHandler(log)
@@ -81,7 +90,7 @@ def run_bot(indexed: tuple[AnswerService, VoiceRenderer], course_dir: Path, monk
             bot = CourseTABot(CourseTA(settings, service_override or service, renderer_override or renderer, LoopbackVoiceClient))
             try:
                 await bot.login("test-token")
-                bot._connection.parse_guild_create(guild_create())  # type: ignore[arg-type]
+                bot._connection.parse_guild_create(guild_create())
                 await body(Scenario(api, bot, log))
             finally:
                 await bot.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -15,9 +16,15 @@ class EventLog(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.events: list[tuple[int, str]] = []
+        self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         self.events.append((next_sequence(), record.getMessage()))
+        self.records.append(record)
+
+    def at(self, level: int) -> list[str]:
+        """Messages logged at exactly ``level``."""
+        return [r.getMessage() for r in self.records if r.levelno == level]
 
     def first(self, fragment: str) -> int:
         return next(seq for seq, message in self.events if fragment in message)
@@ -37,6 +44,18 @@ class Scenario:
     def calls_for(self, payload: dict[str, Any]) -> list[Any]:
         token = payload["token"]
         return [c for c in self.api.calls if token in c.path]
+
+    async def until_logged(self, fragment: str, count: int = 1, timeout: float = 60.0) -> list[str]:
+        """Wait until ``count`` of the bot's log messages contain ``fragment`` (TimeoutError past ``timeout``).
+
+        For handlers discord.py schedules as tasks that send nothing: their log line is the only sign they ran."""
+
+        async def logged() -> list[str]:
+            while len(found := [m for _, m in self.log.events if fragment in m]) < count:
+                await asyncio.sleep(0.01)
+            return found
+
+        return await asyncio.wait_for(logged(), timeout)
 
     async def until(self, payload: dict[str, Any], count: int, timeout: float = 60.0) -> list[Any]:
         token = payload["token"]

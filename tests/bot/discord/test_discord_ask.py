@@ -30,7 +30,7 @@ def test_ask_defers_then_posts_cited_answer_with_playable_clip(run_bot) -> None:
         sources = "\n".join(f["value"] for f in embed["fields"] if f["name"].startswith("Sources"))
         links = re.findall(r"\[(\d+:\d\d) · ([^\]]+)\]\(([^)]+)\)", sources)
         assert links, sources
-        for stamp, title, url in links:
+        for stamp, _title, url in links:
             minutes, seconds = map(int, stamp.split(":"))
             assert url.endswith(f"#t={minutes * 60 + seconds}")  # the link jumps to the cited second
         assert "ct-rag-101" in sources

@@ -114,6 +114,7 @@ def test_summary_autocompletes_titles_and_shows_key_moments(run_bot) -> None:
         moments = embed["fields"][0]["value"].splitlines()
         assert 1 <= len(moments) <= len(stored.points)  # as many as fit in one embed field
         first = stored.points[0]
+        assert first.start_s is not None
         assert moments[0].startswith(f"[{format_timestamp(first.start_s)}](file://") and f"#t={int(first.start_s)})" in moments[0]
         assert "most central sentences" in embed["footer"]["text"]
 
@@ -147,9 +148,16 @@ def test_sources_and_a_reply_follow_up_carry_the_history(run_bot) -> None:
         assert any(m.endswith("with 1 earlier turn(s)") for _, m in s.log.events)
         assert reply.files and reply.files[0].filename == "answer.ogg"
 
-        s.message(reply_message("ignored: I'm a bot", message_id, author_id=BOT_USER_ID, bot=True))
-        s.message(reply_message("not a reply to the bot", 123456789012345678))
+        from_bot = reply_message("ignored: I'm a bot", message_id, author_id=BOT_USER_ID, bot=True)
+        unrelated = reply_message("not a reply to the bot", 123456789012345678)
+        s.message(from_bot)
+        s.message(unrelated)
+        # discord.py runs on_message as tasks: wait until both handlers have decided, then check what they did.
+        await s.until_logged(f"message {from_bot['id']} ignored: from a bot")
+        await s.until_logged(f"message {unrelated['id']} ignored: it continues none of our answers")
         assert sum("answering" in m for _, m in s.log.events) == 2
+        replied_to = {str(c.payload.get("message_reference", {}).get("message_id")) for c in s.api.calls if isinstance(c.payload, dict)}
+        assert from_bot["id"] not in replied_to and unrelated["id"] not in replied_to
 
     run_bot(body)
 

@@ -169,7 +169,13 @@ def test_tortoise_worker_not_ready_and_unreachable(tmp_path: Path) -> None:
         results = remote.check_tortoise(load_settings(tortoise_url=f"http://127.0.0.1:{port}"))
         names = {r.name: r for r in results}
         assert names["tortoise"].status == "warn" and "tortoise-tts is not installed" in names["tortoise"].detail
-        assert names["gpu"].status in ("ok", "warn")  # a local worker URL also checks this host's GPU
+        # A local worker URL also checks this host's GPU: ok naming the device where torch sees CUDA, else a warning.
+        import torch
+
+        if torch.cuda.is_available():
+            assert names["gpu"].status == "ok" and torch.cuda.get_device_name(0) in names["gpu"].detail
+        else:
+            assert names["gpu"].status == "warn" and "no CUDA GPU" in names["gpu"].detail and "COURSE_TA_TORTOISE_URL" in names["gpu"].fix
     finally:
         asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
@@ -194,10 +200,28 @@ def test_threshold_check_names_its_source_and_a_stale_calibration(monkeypatch: p
     assert local.check_relevance_threshold(load_settings()).detail == "0.3 (set by COURSE_TA_MIN_RELEVANCE)"
 
 
-def test_doctor_cli_exit_codes_and_json(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def _tools_on_path(folder: Path, *names: str) -> str:
+    """A PATH holding only ``names`` as executables (doctor checks that the tools are there, not what they do)."""
+    folder.mkdir()
+    for name in names:
+        tool = folder / name
+        tool.write_text("#!/bin/sh\nexit 0\n")
+        tool.chmod(0o755)
+    return str(folder)
+
+
+def test_doctor_cli_exit_codes_and_json(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", _tools_on_path(tmp_path / "with-ffmpeg", "ffmpeg", "ffprobe"))
     assert main(["doctor", "--skip-models"]) == 0
     out = capsys.readouterr().out
-    assert "ok   ffmpeg" in out or "FAIL ffmpeg" in out
+    assert "ok   ffmpeg:" in out and "FAIL" not in out
+
+    monkeypatch.setenv("PATH", _tools_on_path(tmp_path / "without-ffmpeg"))
+    assert main(["doctor", "--skip-models"]) == 1, "a missing ffmpeg blocks"
+    out = capsys.readouterr().out
+    assert "FAIL ffmpeg: ffmpeg and ffprobe not found on PATH" in out and "     fix: apt-get install -y ffmpeg" in out
+
+    monkeypatch.setenv("PATH", _tools_on_path(tmp_path / "again", "ffmpeg", "ffprobe"))
     monkeypatch.setenv("COURSE_TA_ELASTICSEARCH_URL", "http://127.0.0.1:9")
     assert main(["doctor", "--skip-models", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)

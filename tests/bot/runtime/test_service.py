@@ -12,7 +12,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,8 +23,19 @@ from bot.answering.service import QuestionError
 from bot.runtime.health import HealthServer, HealthState
 from bot.runtime.service_runner import available_components, choose_components
 from pipelines.settings import load_settings
+from tests.fakes.openai_chat import ChatServer, Reply
 
 REPO = Path(__file__).resolve().parents[3]
+HOLD_LIMIT_S = 120.0
+
+
+def _eventually(predicate: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Wait for ``predicate`` with a deadline; fail naming what never happened."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.01)
 
 
 def _get(url: str) -> tuple[int, dict]:
@@ -87,31 +100,47 @@ def test_components_follow_the_credentials_that_are_set(monkeypatch: pytest.Monk
 
 
 def test_draining_finishes_the_answer_in_flight_and_refuses_new_ones(sample_data_dir: Path) -> None:
-    service = DrainingAnswerService(load_settings(data_dir=sample_data_dir))
-    service.warm_up()
-    results: dict[str, object] = {}
-    # Holding the service's own warm-up lock parks an answer inside answer(): in flight, deterministically.
-    service._lock.acquire()
-    answering = threading.Thread(
-        target=lambda: results.setdefault("answer", service.answer("Why should I turn on voice activity detection with Whisper?"))
-    )
-    answering.start()
-    while service.in_flight == 0:
-        time.sleep(0.01)
-    draining = threading.Thread(target=lambda: results.setdefault("drained", service.drain(timeout=60)))
-    draining.start()
-    while not service._draining:
-        time.sleep(0.01)
-    with pytest.raises(QuestionError, match="restarting"):
-        service.answer("What is BPE?")
-    assert draining.is_alive()  # still waiting for the answer in flight
-    service._lock.release()
-    answering.join(60)
-    draining.join(60)
-    assert results["drained"] is True and service.in_flight == 0
-    answer = results["answer"]
-    assert answer.grounded and answer.citations[0].video_id == "ct-whisper-301"
-    assert RESTARTING.startswith("The assistant is restarting")
+    started, released = threading.Event(), threading.Event()
+    text = "Turn it on so Whisper skips the silences instead of inventing words for them [1]."
+
+    def model(body: dict[str, Any]) -> Reply:
+        # The answer stays in flight, deterministically, until the test releases it.
+        started.set()
+        return Reply(text) if released.wait(HOLD_LIMIT_S) else Reply(status=500, error="never released")
+
+    with ChatServer(model) as chat:
+        settings = load_settings(
+            data_dir=sample_data_dir, llm_base_url=chat.base_url, llm_model="scripted", llm_timeout_s=HOLD_LIMIT_S + 30, llm_max_retries=0
+        )
+        service = DrainingAnswerService(settings)
+        results: dict[str, Any] = {}
+        deltas: list[str] = []
+        question = "Why should I turn on voice activity detection with Whisper?"
+        # answer_stream is what Slack calls; answer (Discord, CLI) is refused below: both are tracked.
+        answering = threading.Thread(target=lambda: results.setdefault("answer", service.answer_stream(question, on_text=deltas.append)))
+        draining = threading.Thread(target=lambda: results.setdefault("drained", service.drain(timeout=HOLD_LIMIT_S)))
+        try:
+            answering.start()
+            assert started.wait(60), "the answer never reached the model"
+            assert service.in_flight == 1
+            draining.start()
+            _eventually(lambda: service.draining, "drain() to start refusing questions")
+            for ask in (service.answer, service.answer_stream):
+                with pytest.raises(QuestionError, match="restarting") as refused:
+                    ask("What is BPE?")
+                assert str(refused.value) == RESTARTING
+            assert draining.is_alive() and "drained" not in results, "drain waits for the answer in flight"
+        finally:
+            released.set()
+            for thread in (answering, draining):
+                if thread.ident is not None:
+                    thread.join(60)
+        assert not answering.is_alive() and not draining.is_alive()
+        assert results["drained"] is True and service.in_flight == 0 and service.answered == 1
+        answer = results["answer"]
+        assert answer.text == text and "".join(deltas).strip() == text
+        assert answer.grounded and answer.answerer == "llm:scripted" and answer.citations[0].video_id == "ct-whisper-301"
+        assert len(chat.requests) == 1, "refused questions never reach the model"
 
 
 def _free_port() -> int:

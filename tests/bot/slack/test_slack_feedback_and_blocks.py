@@ -20,7 +20,7 @@ def test_feedback_button_is_recorded_with_the_answer_and_exported(make_bot, wire
     running = make_bot(slack_voice_clips=False)
     question = running.ask("What is contrastive learning?")
     reply = running.answered(question)
-    actions = [b for b in reply["blocks"] if b["type"] == "actions"][0]
+    actions = next(b for b in reply["blocks"] if b["type"] == "actions")
     answer_id = actions["elements"][1]["value"]
 
     body = block_action("feedback_down", answer_id, STUDENT, CHANNEL, reply["ts"], question["event"]["ts"], wire.team_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 from pipelines.corpus.chunking import chunk_documents, chunk_sentences
@@ -52,7 +53,7 @@ def test_chunks_overlap_by_whole_sentences() -> None:
     sentences = [Sentence(f"sentence number {i} has exactly seven words", float(i * 3), float(i * 3 + 2)) for i in range(20)]
     windows = chunk_sentences(sentences, chunk_words=30, overlap_words=10)
     assert all(sum(len(s.text.split()) for s in w) <= 30 for w in windows)
-    for previous, current in zip(windows, windows[1:]):
+    for previous, current in pairwise(windows):
         assert current[0] in previous  # overlap
         assert current[0] != previous[0]  # progress
     assert windows[-1][-1] == sentences[-1]

@@ -1,4 +1,4 @@
-"""Fixtures for the freshness tests (issue 3): offline libraries, synthesized speech, local YouTube."""
+"""Fixtures for the freshness tests: offline libraries, synthesized speech, local YouTube."""
 
 from __future__ import annotations
 

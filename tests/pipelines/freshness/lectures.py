@@ -12,13 +12,13 @@ def _ts(seconds: float) -> str:
     return f"{millis // 3_600_000:02d}:{millis // 60_000 % 60:02d}:{millis // 1000 % 60:02d},{millis % 1000:03d}"
 
 
-def write_lectures(folder: Path, count: int, paragraphs_each: int = 6) -> list[str]:
-    """``count`` SRT lectures (different paragraph mixes, ~4 s per sentence) and a manifest.csv."""
+def write_lectures(folder: Path, count: int, paragraphs_each: int = 6, prefix: str = "lecture") -> list[str]:
+    """``count`` SRT lectures ``<prefix>000``… (different paragraph mixes, ~4 s per sentence) and a manifest.csv."""
     folder.mkdir(parents=True, exist_ok=True)
     ids = []
     rows = ["video_id,title,url,series"]
     for number in range(count):
-        video_id = f"lecture{number:03d}"
+        video_id = f"{prefix}{number:03d}"
         chosen = [LECTURE_PARAGRAPHS[(number + k) % len(LECTURE_PARAGRAPHS)] for k in range(paragraphs_each)]
         sentences = [s.strip() + "." for p in chosen for s in p.split(".") if s.strip()]
         blocks = []

@@ -1,4 +1,9 @@
-"""kill -9 in the middle of a sync, restart: the store ends up exactly as after a clean run."""
+"""kill -9 in the middle of a sync or an ingest, restart: the store ends up exactly as after a clean run.
+
+The kill is deterministic: the killed process runs the real engine with a progress observer that
+sends itself SIGKILL when the seventh video is about to be indexed, after the store was saved once
+(every four videos in that process) and with two indexed videos not saved yet.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,40 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+import pytest
 
 from pipelines.stores.embedded_store import PersistentInMemoryDocumentStore
 from tests.pipelines.freshness.conftest import REPO
 from tests.pipelines.freshness.lectures import write_lectures
+
+KILL_AT_INDEXING = 7
+SAVE_EVERY = 4
+
+# Runs in the process that is killed: the real engine, saving every SAVE_EVERY videos, killed by its own progress observer.
+KILLED_RUN = f"""
+import os, signal, sys
+from pathlib import Path
+from pipelines.freshness.engine import Progress, SyncRunner
+from pipelines.settings import load_settings
+
+class KillWhileIndexing(Progress):
+    def __init__(self):
+        self.indexing = 0
+    def stage(self, ref, stage):
+        if stage == "indexed":
+            self.indexing += 1
+            if self.indexing == {KILL_AT_INDEXING}:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+mode, folder = sys.argv[1], Path(sys.argv[2])
+runner = SyncRunner(
+    load_settings(), progress=KillWhileIndexing(), transcribe_media=(mode == "sync"),
+    save_every_videos={SAVE_EVERY}, save_every_seconds=86400.0,
+)
+runner.sync_once() if mode == "sync" else runner.ingest([folder])
+"""
 
 
 def _env(data_dir: Path) -> dict[str, str]:
@@ -23,20 +56,17 @@ def _env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def _cli(data_dir: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli.main", *args], cwd=REPO, env=_env(data_dir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+def _run(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=REPO, env=_env(data_dir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300, check=False)
+
+
+def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    return _run(data_dir, sys.executable, "-m", "bot.cli.main", *args)
 
 
 def _done(ledger: Path, stage: str) -> int:
-    if not ledger.exists():
-        return 0
-    try:
-        with sqlite3.connect(ledger, timeout=1) as db:
-            return db.execute("SELECT COUNT(*) FROM stages WHERE stage = ? AND status = 'done'", (stage,)).fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
+    with sqlite3.connect(ledger, timeout=5) as db:
+        return db.execute("SELECT COUNT(*) FROM stages WHERE stage = ? AND status = 'done'", (stage,)).fetchone()[0]
 
 
 def _store(data_dir: Path) -> dict[str, tuple[str, str]]:
@@ -44,30 +74,40 @@ def _store(data_dir: Path) -> dict[str, tuple[str, str]]:
     return {d.id: (d.content, d.meta["video_id"]) for d in store.filter_documents()}
 
 
-def test_sigkill_mid_sync_then_restart_equals_clean_run(tmp_path):
-    folder = tmp_path / "course"
-    ids = write_lectures(folder, 16, paragraphs_each=5)
-    killed, clean = tmp_path / "killed", tmp_path / "clean"
-    for data_dir in (killed, clean):
-        assert _cli(data_dir, "add-source", str(folder)).wait(60) == 0
+@pytest.fixture(scope="module")
+def course(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    folder = tmp_path_factory.mktemp("resume") / "course"
+    return folder, write_lectures(folder, 9, paragraphs_each=3)
 
-    worker = _cli(killed, "sync", "--once", "--no-progress")
-    ledger = killed / "ledger.sqlite"
-    deadline = time.monotonic() + 120
-    while _done(ledger, "cleaned") < 6 and worker.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    worker.send_signal(signal.SIGKILL)
-    assert worker.wait(30) == -signal.SIGKILL, "the sync finished before it could be killed"
-    assert _done(ledger, "indexed") < len(ids)
 
-    resumed = _cli(killed, "sync", "--once", "--no-progress")
-    reference = _cli(clean, "sync", "--once", "--no-progress")
-    out_resumed = resumed.communicate(timeout=240)[0].decode()
-    out_reference = reference.communicate(timeout=240)[0].decode()
-    assert resumed.returncode == 0, out_resumed
-    assert reference.returncode == 0, out_reference
+@pytest.fixture(scope="module")
+def clean_index(course: tuple[Path, list[str]], tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, str]]:
+    """The index a clean, uninterrupted sync builds."""
+    data_dir = tmp_path_factory.mktemp("clean")
+    assert _cli(data_dir, "add-source", str(course[0])).returncode == 0
+    done = _cli(data_dir, "sync", "--once", "--no-progress")
+    assert done.returncode == 0, done.stdout.decode()
+    return _store(data_dir)
 
-    after_kill, after_clean = _store(killed), _store(clean)
-    assert after_kill == after_clean
-    assert {video for _, video in after_kill.values()} == set(ids)
+
+@pytest.mark.parametrize("mode", ["sync", "ingest"])
+def test_sigkill_mid_run_then_rerun_equals_a_clean_run(mode: str, course, clean_index, tmp_path: Path) -> None:
+    folder, ids = course
+    data_dir = tmp_path / "killed"
+    if mode == "sync":
+        assert _cli(data_dir, "add-source", str(folder)).returncode == 0
+    killed = _run(data_dir, sys.executable, "-c", KILLED_RUN, mode, str(folder))
+    assert killed.returncode == -signal.SIGKILL, killed.stdout.decode()
+    ledger = data_dir / "ledger.sqlite"
+    assert _done(ledger, "cleaned") == KILL_AT_INDEXING
+    assert _done(ledger, "indexed") == SAVE_EVERY  # the two indexed after the save were lost with the process
+    assert {video for _, video in _store(data_dir).values()} == set(ids[:SAVE_EVERY])
+
+    rerun = _cli(data_dir, *(["sync", "--once"] if mode == "sync" else ["ingest", str(folder)]), "--no-progress")
+    assert rerun.returncode == 0, rerun.stdout.decode()
+    assert _store(data_dir) == clean_index
+    assert {video for _, video in clean_index.values()} == set(ids)
     assert _done(ledger, "indexed") == len(ids)
+    if mode == "ingest":  # the four saved videos are reported as such; the rest are embedded now
+        assert f"ingested {len(ids)} video(s)" in rerun.stdout.decode()
+        assert f"{len(ids) - SAVE_EVERY} added, 0 updated, {SAVE_EVERY} unchanged, 0 failed" in rerun.stdout.decode()

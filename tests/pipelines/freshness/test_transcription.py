@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from itertools import pairwise
 
 import pytest
 from lecture_audio import encode
@@ -20,7 +21,7 @@ def test_bundled_model_transcribes_lecture_accurately_with_monotonic_covering_ti
     assert word_error_rate(spoken, result.text) < 0.20, result.text
     starts = [s.start for s in result.segments]
     assert starts == sorted(starts)
-    for before, after in zip(result.segments, result.segments[1:]):
+    for before, after in pairwise(result.segments):
         assert before.end <= after.start + 1e-6
     assert all(s.start <= s.end for s in result.segments)
     assert result.segments[0].start < 2.0

@@ -36,7 +36,7 @@ def scripted_summarizer(body: dict) -> Reply:
     user = body["messages"][-1]["content"]
     if "combine partial summaries" in system:
         numbers = [int(n) for n in re.findall(r"^\[(\d+)\]", user, re.M)]
-        return Reply(json.dumps({"summary": "The lecture walks from tokenizers to training.", "points": numbers[::2] + [999]}))
+        return Reply(json.dumps({"summary": "The lecture walks from tokenizers to training.", "points": [*numbers[::2], 999]}))
     numbers = [int(n) for n in re.findall(r"^\[(\d+)\]", user, re.M)]
     if not numbers:
         return Reply("{}")
@@ -77,7 +77,7 @@ def test_bad_output_budget_and_failures_fall_back_to_extractive(chat_server, emb
 
 
 def test_extractive_summary_picks_central_sentences_with_times(embedder) -> None:
-    sentences = long_lecture(8) + [Sentence("Unrelated aside about the weather in California this morning, lovely.", 999.0, 1003.0)]
+    sentences = [*long_lecture(8), Sentence("Unrelated aside about the weather in California this morning, lovely.", 999.0, 1003.0)]
     summary = extractive_summary(VIDEO, sentences, embedder)
     assert summary.method == "extractive" and len(summary.points) == 5
     texts = {s.text: s.start for s in sentences}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.search.calibration import calibrate
-from pipelines.training.evaluation.metrics import QuestionResult, in_window, ndcg_at, percentile, rank_of, summarize
+from pipelines.training.evaluation.metrics import QuestionResult, citations_at, in_window, ndcg_at, percentile, rank_of, summarize
 from pipelines.training.evaluation.questions import QuestionFileError, read_questions
 
 
@@ -45,7 +45,11 @@ def test_toy_summary_by_hand() -> None:
     assert summary.mrr == pytest.approx((1 + 1 / 2 + 1 / 4 + 0) / 4)
     assert summary.ndcg10 == pytest.approx((1 + 1 / math.log2(3) + 1 / math.log2(5) + 0) / 4)
     assert summary.window_hit == pytest.approx(1 / 4)
+    assert summary.cited_first == pytest.approx(1 / 4)
     assert summary.cited_expected == pytest.approx(2 / 4)
+    # Answered: cases 1 (1 citation), 2 (2), 3 (1) and the answered unanswerable one (1).
+    assert summary.citations_per_answer == pytest.approx(5 / 4)
+    assert summary.single_citation == 3
     assert summary.decline_rate == pytest.approx(1 / 2)
     assert summary.false_decline_rate == pytest.approx(1 / 4)
     # Latencies are all 100 ms here.
@@ -66,6 +70,19 @@ def test_a_raised_threshold_drops_weak_citations_and_declines() -> None:
     assert not item.window_hit and not item.cited_expected and not item.declined
     item.threshold = 0.6
     assert item.declined
+
+
+def test_any_cited_moment_of_the_expected_video_counts_for_the_window() -> None:
+    item = result("a", ["a"], cited=[("a", 10.0, 0.7), ("a", 100.0, 0.6)], window=(90, 120))
+    assert item.window_hit and item.cited_first and len(item.citations) == 2
+
+
+def test_citations_keep_order_and_stop_at_three_videos() -> None:
+    candidates = [("a", 1.0, 0.9), ("b", 2.0, 0.3), ("c", 3.0, 0.8), ("a", 50.0, 0.7), ("d", 4.0, 0.7), ("e", 5.0, 0.9)]
+    assert citations_at(candidates, 0.5) == [("a", 1.0, 0.9), ("c", 3.0, 0.8), ("a", 50.0, 0.7), ("d", 4.0, 0.7)]
+    assert citations_at(candidates, 0.85) == [("a", 1.0, 0.9), ("e", 5.0, 0.9)]
+    item = result("c", ["a", "c"], cited=candidates, best=0.9, threshold=0.5)
+    assert item.cited_videos == ["a", "c", "d"] and not item.cited_first and item.cited_expected
 
 
 @pytest.mark.parametrize(

@@ -73,7 +73,10 @@ def test_a_near_duplicate_of_the_positive_is_skipped() -> None:
         doc("tf", "So d" + positive_text[1:], [0.99, 0.14, 0.0]),  # the TensorFlow twin of the same lesson
         doc("other", "Batching sentences of different lengths needs padding tokens and an attention mask.", [0.6, 0.8, 0.0]),
     ]
-    embed = lambda texts: np.tile(np.array([[0.9, 0.3, 0.3]], dtype=np.float32) / np.linalg.norm([0.9, 0.3, 0.3]), (len(texts), 1))
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return np.tile(np.array([[0.9, 0.3, 0.3]], dtype=np.float32) / np.linalg.norm([0.9, 0.3, 0.3]), (len(texts), 1))
+
     report = mine_triplets(documents, embed, max_per_video=5)
     from_pt = [t for t in report.triplets if t.video_id == "pt"]
     assert from_pt and from_pt[0].anchor.startswith(
@@ -105,7 +108,10 @@ def test_a_word_for_word_twin_of_a_held_out_lecture_is_held_out_too() -> None:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     videos = np.asarray([d.meta["video_id"] for d in documents])
     assert with_twins({"dev-pt"}, videos, vectors) == {"dev-pt", "twin-tf"}
-    embed = lambda texts: np.tile(np.array([[0.0, 0.0, 1.0]], dtype=np.float32), (len(texts), 1))  # noqa: E731
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return np.tile(np.array([[0.0, 0.0, 1.0]], dtype=np.float32), (len(texts), 1))
+
     report = mine_triplets(documents, embed, held_out={"dev-pt"}, max_per_video=5)
     assert report.held_out_videos == ["dev-pt", "twin-tf"]
     assert all({t.video_id, t.negative_video_id} <= {"related", "other"} for t in report.triplets)
@@ -151,7 +157,7 @@ def test_triplet_file_round_trip_and_bad_line(tmp_path: Path) -> None:
     write_triplets(triplets, path)
     assert read_triplets(path) == triplets
     path.write_text(path.read_text() + '{"anchor": "x"}\n')
-    with pytest.raises(ValueError, match="t.jsonl:2"):
+    with pytest.raises(ValueError, match=r"t\.jsonl:2"):
         read_triplets(path)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -81,7 +82,7 @@ def test_reindex_switches_the_alias_and_rolls_back(es_settings: Settings) -> Non
     assert again.count("unchanged") == 4 and again.chunks_added == 0
 
 
-def test_migrate_embedded_index_into_elasticsearch(es_settings: Settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_migrate_embedded_index_into_elasticsearch(es_settings: Settings, tmp_path: Path) -> None:
     from pipelines.stores.migrate import migrate_to_elasticsearch
 
     embedded_settings = load_settings(data_dir=tmp_path / "embedded", elasticsearch_url="")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from haystack import Document
@@ -49,7 +50,7 @@ def test_clusters_before_8_12_get_plain_hnsw_and_before_8_0_are_refused() -> Non
         assert es.cluster.indices[index]["mappings"]["properties"]["embedding"]["index_options"]["type"] == "hnsw"
     with WireServer(Cluster(version="7.17.9")) as es:
         store = open_store(load_settings(elasticsearch_url=es.url)).store
-        with pytest.raises(es_index.ElasticsearchSetupError, match="needs 8.0 or newer"):
+        with pytest.raises(es_index.ElasticsearchSetupError, match=r"needs 8\.0 or newer"):
             store.count_documents()
         assert es.cluster.indices == {}
 
@@ -134,7 +135,7 @@ def test_mapping_problems_name_what_disagrees() -> None:
         assert any("dims is 768" in p for p in problems) and any("some/other-model" in p for p in problems)
 
 
-def test_migrate_copies_the_embedded_index_without_re_embedding(sample_data_dir) -> None:  # type: ignore[no-untyped-def]
+def test_migrate_copies_the_embedded_index_without_re_embedding(sample_data_dir: Path) -> None:
     from pipelines.stores.embedded_store import PersistentInMemoryDocumentStore
     from pipelines.stores.migrate import MigrationError, migrate_to_elasticsearch
 
@@ -157,7 +158,7 @@ def test_migrate_copies_the_embedded_index_without_re_embedding(sample_data_dir)
         migrate_to_elasticsearch(load_settings(data_dir=sample_data_dir, elasticsearch_url=""))
 
 
-def test_reindex_copies_catches_up_and_switches_then_cleanup_deletes_the_old(sample_data_dir) -> None:  # type: ignore[no-untyped-def]
+def test_reindex_copies_catches_up_and_switches_then_cleanup_deletes_the_old(sample_data_dir: Path) -> None:
     from pipelines.stores.migrate import migrate_to_elasticsearch
     from pipelines.stores.reindex import finish_reindex, reindex
 

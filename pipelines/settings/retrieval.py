@@ -1,0 +1,27 @@
+"""How a question is searched: candidates, the optional rerank stage, the per-video cap, and when to decline."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from pipelines.settings.validators import model_name_or_dir
+
+
+class RetrievalSettings(BaseModel):
+    """What the query pipeline fetches, keeps and cites for one question."""
+
+    top_k: int = Field(default=5, ge=1, le=50)
+    candidates: int = Field(default=40, ge=5, le=500)
+    max_chunks_per_video: int = Field(default=2, ge=1, le=20)
+    # Calibrated on the dev set with the bundled model and hybrid search (`course-ta eval --calibrate`,
+    # at most 5 % of answerable questions declined): 0.4845; a DATA_DIR/calibration.json for the
+    # configured model takes precedence (pipelines.search.calibration.effective_min_relevance).
+    min_relevance: float = Field(default=0.48, ge=-1.0, le=1.0)
+    max_question_chars: int = Field(default=4000, ge=10, le=100_000)
+    # Optional cross-encoder rerank stage after rank fusion: a local CrossEncoder directory (or hub name
+    # where downloads are allowed); empty = no rerank stage, the pipeline is exactly the hybrid one.
+    reranker_model: Annotated[str, AfterValidator(model_name_or_dir("cross-encoder directory"))] = ""
+    # The cross-encoder scores every fused candidate and passes on its best rerank_top_k to the per-video cap.
+    rerank_top_k: int = Field(default=20, ge=1, le=500)
