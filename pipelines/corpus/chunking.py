@@ -13,6 +13,7 @@ import json
 
 from haystack import Document
 
+from pipelines.corpus.sentences import join_with_offsets
 from pipelines.domain import Sentence, Video
 
 CHUNK_KIND = "chunk"
@@ -60,12 +61,7 @@ def chunk_documents(
 
 def window_document(video: Video, window: list[Sentence], *, kind: str, index: int, embedding_model: str) -> Document:
     """One Document of whole sentences, with each sentence's offset, start and end in meta for citations."""
-    offsets: list[int] = []
-    cursor = 0
-    for sentence in window:
-        offsets.append(cursor)
-        cursor += len(sentence.text) + 1
-    text = " ".join(s.text for s in window)
+    text, offsets = join_with_offsets([s.text for s in window])
     starts = [s.start for s in window]
     ends = [s.end for s in window]
     known_starts = [t for t in starts if t is not None]

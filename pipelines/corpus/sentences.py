@@ -113,14 +113,19 @@ def segments_to_sentences(segments: list[Segment]) -> list[Sentence]:
     return split_sentences(timed_words(segments))
 
 
+def join_with_offsets(pieces: list[str]) -> tuple[str, list[int]]:
+    """``pieces`` joined by single spaces, and the character offset where each one starts in the joined text."""
+    offsets: list[int] = []
+    cursor = 0
+    for piece in pieces:
+        offsets.append(cursor)
+        cursor += len(piece) + 1
+    return " ".join(pieces), offsets
+
+
 def _punctuation_groups(words: list[TimedWord]) -> list[list[TimedWord]]:
     """Split on sentence punctuation with blingfire, mapped back from characters to words."""
-    starts: list[int] = []
-    cursor = 0
-    for word in words:
-        starts.append(cursor)
-        cursor += len(word.text) + 1
-    text = " ".join(w.text for w in words)
+    text, starts = join_with_offsets([w.text for w in words])
     _, offsets = blingfire.text_to_sentences_and_offsets(text)
     groups: list[list[TimedWord]] = []
     index = 0

@@ -153,6 +153,7 @@ class LLMAnswerer:
         question: str,
         query_embedding: list[float],
         documents: list[Document],
+        passages: list[Document] | None = None,
         history: list[Turn] | None = None,
         on_text: Callable[[str], None] | None = None,
     ) -> dict[str, Answer]:
@@ -161,7 +162,9 @@ class LLMAnswerer:
         Any LLM failure returns the offline answer; a reply that cites no passage or leaks the
         system prompt becomes the "not covered" answer.
         """
-        fallback: Answer = self.offline.run(question=question, query_embedding=query_embedding, documents=documents)["answer"]
+        fallback: Answer = self.offline.run(question=question, query_embedding=query_embedding, documents=documents, passages=passages)[
+            "answer"
+        ]
         passages = [d for d in documents if (d.content or "").strip()][: self.max_passages]
         if not passages:
             return {"answer": fallback}

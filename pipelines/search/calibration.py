@@ -1,6 +1,6 @@
 """Choosing the "not covered" threshold (``min_relevance``) from the dev set instead of by hand.
 
-Every dev question was answered with the threshold off, so its best sentence score is known.
+Every dev question was answered with the threshold off, so its relevance score is known.
 A threshold t declines a question iff its score < t. We pick the t that maximises balanced
 accuracy: the mean of (answerable questions kept) and (unanswerable questions declined), so the
 few unanswerable questions weigh as much as the many answerable ones, among the thresholds that
@@ -11,8 +11,8 @@ passages loses little (the quote shows it is a stretch). Among equally good thre
 midpoint of the widest gap is taken, which is the most robust to new questions.
 
 The chosen threshold is saved to ``DATA_DIR/calibration.json`` with the embedding model it was
-measured with; ``effective_min_relevance`` uses it whenever ``COURSE_TA_MIN_RELEVANCE`` is not
-set explicitly and the model matches (scores shift when the model changes).
+measured with and the answerer's relevance formula; ``effective_min_relevance`` uses it whenever
+``COURSE_TA_MIN_RELEVANCE`` is not set explicitly and both match (scores shift when either changes).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from itertools import pairwise
 from pathlib import Path
 
+from pipelines.search.offline_answerer import RELEVANCE_SCORING
 from pipelines.settings import Settings
 from pipelines.training.evaluation.metrics import QuestionResult
 
@@ -41,6 +42,7 @@ class Calibration:
     unanswerable: int
     embedding_model: str = ""
     max_false_declines: float = MAX_FALSE_DECLINES
+    scoring: str = ""  # the answerer's relevance formula the scores came from (RELEVANCE_SCORING)
 
     def save(self, data_dir: Path) -> Path:
         """Write it to ``DATA_DIR/calibration.json`` (where ``load_calibration`` reads it) and return that path."""
@@ -84,6 +86,7 @@ def calibrate(results: list[QuestionResult], embedding_model: str = "", max_fals
         unanswerable=len(declined),
         embedding_model=embedding_model,
         max_false_declines=max_false_declines,
+        scoring=RELEVANCE_SCORING,
     )
 
 
@@ -102,6 +105,6 @@ def effective_min_relevance(settings: Settings) -> float:
     if "min_relevance" in settings.model_fields_set:
         return settings.min_relevance
     saved = load_calibration(settings.data_dir)
-    if saved is not None and saved.embedding_model == settings.embedding_model:
+    if saved is not None and saved.embedding_model == settings.embedding_model and saved.scoring == RELEVANCE_SCORING:
         return saved.min_relevance
     return settings.min_relevance

@@ -72,6 +72,9 @@ def build_query_pipeline(settings: Settings, bundle: StoreBundle, mode: Retrieva
     )
     pipeline.add_component("answerer", _llm_answerer(settings, answerer) or answerer)
     pipeline.connect("diversity.documents", "answerer.documents")
+    # The answerer also sees the ranked list before the per-video cap, to find moments deeper in a long lecture.
+    ranked = [source for source, _ in pipeline.graph.in_edges("diversity")]
+    pipeline.connect(f"{ranked[0]}.documents", "answerer.passages")
     pipeline.connect("text_embedder.embedding", "answerer.query_embedding")
     return pipeline
 

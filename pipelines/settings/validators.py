@@ -13,7 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import SecretStr
+from pydantic import AliasChoices, SecretStr
+from pydantic.fields import FieldInfo
 
 ENV_PREFIX = "COURSE_TA_"
 
@@ -23,6 +24,14 @@ Check = Callable[[str], str]
 def variable_name(field: str) -> str:
     """The environment variable a field is read from, as every message names it."""
     return f"{ENV_PREFIX}{field.upper()}"
+
+
+def variable_names(field: str, info: FieldInfo) -> set[str]:
+    """Every environment variable a field is read from: its prefixed name and any alias (``SLACK_BOT_TOKEN``…)."""
+    names = {variable_name(field)}
+    if isinstance(info.validation_alias, AliasChoices):
+        names |= {choice.upper() for choice in info.validation_alias.choices if isinstance(choice, str) and choice != field}
+    return names
 
 
 def unset_if_blank(value: Any) -> Any:

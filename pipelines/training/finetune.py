@@ -92,7 +92,6 @@ def one_video_per_batch(videos: Sequence[str]) -> Any:
 
 def finetune(train: Sequence[Triplet], evaluation: Sequence[Triplet], config: FinetuneConfig) -> FinetuneResult:
     """Train, evaluate on the held-out triplets, save model and card; returns where it is."""
-    import torch
     from datasets import Dataset
     from sentence_transformers import (
         SentenceTransformer,
@@ -103,11 +102,8 @@ def finetune(train: Sequence[Triplet], evaluation: Sequence[Triplet], config: Fi
     from sentence_transformers.sentence_transformer.evaluation import TripletEvaluator
     from sentence_transformers.sentence_transformer.losses import CachedMultipleNegativesRankingLoss, MultipleNegativesRankingLoss
 
-    if len(train) < 2:
-        raise ValueError(f"need at least 2 training triplets, got {len(train)}")
     started = time.perf_counter()
-    torch.manual_seed(config.seed)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = training_device(train, config)
     card = SentenceTransformerModelCardData(
         language="en",
         model_name="course-ta fine-tuned all-MiniLM-L6-v2",
@@ -138,6 +134,16 @@ def finetune(train: Sequence[Triplet], evaluation: Sequence[Triplet], config: Fi
     )
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=columns(train), loss=loss, evaluator=evaluator)
     return train_and_save(trainer, model, evaluator, config, train, evaluation, started, loss=type(loss).__name__)
+
+
+def training_device(train: Sequence[Triplet], config: FinetuneConfig) -> str:
+    """What both trainers (embedder, reranker) do first: refuse too few triplets, seed torch, pick the GPU when there is one."""
+    import torch
+
+    if len(train) < 2:
+        raise ValueError(f"need at least 2 training triplets, got {len(train)}")
+    torch.manual_seed(config.seed)
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def trainer_arguments(arguments_class: Any, config: FinetuneConfig, device: str, **extra: Any) -> Any:

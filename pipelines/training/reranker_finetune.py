@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Sequence
 
-from pipelines.training.finetune import FinetuneConfig, FinetuneResult, train_and_save, trainer_arguments
+from pipelines.training.finetune import FinetuneConfig, FinetuneResult, train_and_save, trainer_arguments, training_device
 from pipelines.training.triplets.mining import Triplet
 
 
@@ -49,11 +49,8 @@ def train_reranker(train: Sequence[Triplet], evaluation: Sequence[Triplet], conf
     from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
 
-    if len(train) < 2:
-        raise ValueError(f"need at least 2 training triplets, got {len(train)}")
     started = time.perf_counter()
-    torch.manual_seed(config.seed)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = training_device(train, config)
     card = CrossEncoderModelCardData(language="en", model_name="course-ta reranker (cross-encoder from all-MiniLM-L6-v2)")
     model = CrossEncoder(
         config.base_model, num_labels=1, device=device, model_card_data=card, local_files_only=True, max_length=config.max_seq_length

@@ -90,6 +90,29 @@ def bot_user() -> dict[str, Any]:
     return {"id": str(BOT_USER_ID), "username": "course-ta", "discriminator": "0", "global_name": "Course TA", "avatar": None, "bot": True}
 
 
+def message_object(message_id: str, channel_id: str, author: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A Discord message object with every field discord.py reads; ``fields`` add to or override the defaults (content, type, flags…)."""
+    return {
+        "id": message_id,
+        "channel_id": channel_id,
+        "type": 0,
+        "content": "",
+        "author": author,
+        "embeds": [],
+        "attachments": [],
+        "components": [],
+        "mentions": [],
+        "mention_roles": [],
+        "mention_everyone": False,
+        "pinned": False,
+        "tts": False,
+        "timestamp": "2026-01-01T00:00:00+00:00",
+        "edited_timestamp": None,
+        "flags": 0,
+        **fields,
+    }
+
+
 class DiscordAPI:
     def __init__(self) -> None:
         self.calls: list[Call] = []
@@ -200,25 +223,15 @@ class DiscordAPI:
     def message_for(self, call: Call) -> dict[str, Any]:
         body = call.payload or {}
         channel_id = call.path.split("/")[2] if call.path.startswith("/channels/") else "920000000000000001"
-        return {
-            "id": str(next(_ids)),
-            "channel_id": channel_id,
-            "type": 0,
-            "content": body.get("content", ""),
-            "author": bot_user(),
-            "embeds": body.get("embeds", []),
-            "attachments": [],
-            "components": [],
-            "mentions": [],
-            "mention_roles": [],
-            "mention_everyone": False,
-            "pinned": False,
-            "tts": False,
-            "timestamp": "2026-01-01T00:00:00+00:00",
-            "edited_timestamp": None,
-            "flags": body.get("flags", 0),
-            "webhook_id": str(APP_ID) if call.path.startswith("/webhooks/") else None,
-        }
+        return message_object(
+            str(next(_ids)),
+            channel_id,
+            bot_user(),
+            content=body.get("content", ""),
+            embeds=body.get("embeds", []),
+            flags=body.get("flags", 0),
+            webhook_id=str(APP_ID) if call.path.startswith("/webhooks/") else None,
+        )
 
     async def wait_for(self, predicate: Callable[[list[Call]], bool], timeout: float = 60.0) -> list[Call]:
         """Wait until ``predicate(calls)`` is true; returns the calls so far."""

@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.fakes.local_http import LocalHTTPServer
 
 
 class Cluster:
@@ -214,28 +216,12 @@ class _Handler(BaseHTTPRequestHandler):
             if doc_id in c.reject_once:
                 c.reject_once.discard(doc_id)
                 items.append(
-                    {
-                        op: {
-                            "_index": index,
-                            "_id": doc_id,
-                            "status": 429,
-                            "error": {"type": "es_rejected_execution_exception", "reason": "rejected execution (queue capacity 200)"},
-                        }
-                    }
+                    _bulk_error(op, index, doc_id, 429, "es_rejected_execution_exception", "rejected execution (queue capacity 200)")
                 )
                 errors = True
                 continue
             if doc_id in c.fail_ids:
-                items.append(
-                    {
-                        op: {
-                            "_index": index,
-                            "_id": doc_id,
-                            "status": 400,
-                            "error": {"type": "document_parsing_exception", "reason": "failed to parse field [embedding]"},
-                        }
-                    }
-                )
+                items.append(_bulk_error(op, index, doc_id, 400, "document_parsing_exception", "failed to parse field [embedding]"))
                 errors = True
                 continue
             docs = c.indices[target[0]]["docs"]
@@ -243,16 +229,7 @@ class _Handler(BaseHTTPRequestHandler):
                 docs.pop(doc_id, None)
                 items.append({op: {"_index": target[0], "_id": doc_id, "status": 200, "result": "deleted"}})
             elif op == "create" and doc_id in docs:
-                items.append(
-                    {
-                        op: {
-                            "_index": target[0],
-                            "_id": doc_id,
-                            "status": 409,
-                            "error": {"type": "version_conflict_engine_exception", "reason": "exists"},
-                        }
-                    }
-                )
+                items.append(_bulk_error(op, target[0], doc_id, 409, "version_conflict_engine_exception", "exists"))
                 errors = True
             else:
                 docs[doc_id] = source
@@ -260,21 +237,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, {"took": 1, "errors": errors, "items": items})
 
 
-class WireServer:
+def _bulk_error(op: str, index: str | None, doc_id: str, status: int, kind: str, reason: str) -> dict[str, Any]:
+    """One failed item of a bulk response, as Elasticsearch reports it."""
+    return {op: {"_index": index, "_id": doc_id, "status": status, "error": {"type": kind, "reason": reason}}}
+
+
+class WireServer(LocalHTTPServer):
     def __init__(self, cluster: Cluster) -> None:
-        handler = type("Handler", (_Handler,), {"cluster": cluster})
+        super().__init__(type("Handler", (_Handler,), {"cluster": cluster}))
         self.cluster = cluster
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> WireServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()

@@ -9,12 +9,13 @@ server-sent events exactly as OpenAI sends them: ``data: {chunk}\\n\\n`` … ``d
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.local_http import LocalHTTPServer
 
 
 @dataclass
@@ -31,7 +32,7 @@ class Reply:
 Responder = Callable[[dict[str, Any]], Reply]
 
 
-class ChatServer:
+class ChatServer(LocalHTTPServer):
     def __init__(self, responder: Responder) -> None:
         self.responder = responder
         self.requests: list[dict[str, Any]] = []
@@ -117,21 +118,11 @@ class ChatServer:
                 self.wfile.flush()
                 self.close_connection = True
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> ChatServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{self.url}/v1"
 
     def user_text(self, index: int = -1) -> str:
         return str(self.requests[index]["messages"][-1]["content"])

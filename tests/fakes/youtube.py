@@ -11,13 +11,14 @@ point here.
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+
+from tests.fakes.local_http import LocalHTTPServer
 
 WATCH_HTML = """<!DOCTYPE html><html><head><title>{vid} - YouTube</title></head><body>
 <script>var ytcfg={{}};ytcfg.set({{"INNERTUBE_API_KEY":"AIzaSyTestRecordedKey_000000000000000","INNERTUBE_CLIENT_NAME":"WEB"}});</script>
@@ -25,26 +26,17 @@ WATCH_HTML = """<!DOCTYPE html><html><head><title>{vid} - YouTube</title></head>
 UNAVAILABLE = {"playabilityStatus": {"status": "ERROR", "reason": "This video is unavailable"}}
 
 
-class RecordedYouTube:
+class RecordedYouTube(LocalHTTPServer):
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.media: dict[str, bytes] = {}
         self.truncate: set[str] = set()
         self.requests: list[str] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(self._handler())
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> RecordedYouTube:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return self.url
 
     def session(self) -> requests.Session:
         """A Session whose transport sends www.youtube.com requests to this server."""

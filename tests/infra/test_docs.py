@@ -11,7 +11,7 @@ import pytest
 
 from bot.cli.main import build_parser
 from pipelines.settings import ENV_PREFIX, Settings
-from tests.infra.test_infra import _env_names
+from pipelines.settings.validators import variable_names
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -139,7 +139,7 @@ def test_every_command_is_documented(commands: dict[str, argparse.ArgumentParser
 
 
 def test_every_setting_the_docs_name_is_read_by_the_app() -> None:
-    known = set().union(*(_env_names(name, info) for name, info in Settings.model_fields.items()))
+    known = set().union(*(variable_names(name, info) for name, info in Settings.model_fields.items()))
     known |= set(re.findall(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)", (REPO / "infra" / "docker-compose.yml").read_text()))
     stray = {}
     for page in PAGES:

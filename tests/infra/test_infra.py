@@ -11,10 +11,9 @@ from pathlib import Path
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from pydantic import AliasChoices
-from pydantic.fields import FieldInfo
 
 from pipelines.settings import ENV_PREFIX, Settings
+from pipelines.settings.validators import variable_names
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"
@@ -167,21 +166,14 @@ def test_every_compose_variable_is_documented() -> None:
     assert not missing, f"used in docker-compose.yml but not in infra/.env.example: {sorted(missing)}"
 
 
-def _env_names(name: str, info: FieldInfo) -> set[str]:
-    names = {f"{ENV_PREFIX}{name.upper()}"}
-    if isinstance(info.validation_alias, AliasChoices):
-        names |= {c.upper() for c in info.validation_alias.choices if isinstance(c, str) and c != name}
-    return names
-
-
 def test_every_setting_is_documented_in_env_example() -> None:
     documented = _documented(INFRA / ".env.example")
-    missing = [name for name, info in Settings.model_fields.items() if not (_env_names(name, info) & documented)]
+    missing = [name for name, info in Settings.model_fields.items() if not (variable_names(name, info) & documented)]
     assert not missing, f"settings missing from infra/.env.example: {[f'{ENV_PREFIX}{m.upper()}' for m in missing]}"
 
 
 def test_env_example_names_only_real_settings() -> None:
-    known = set().union(*(_env_names(name, info) for name, info in Settings.model_fields.items()))
+    known = set().union(*(variable_names(name, info) for name, info in Settings.model_fields.items()))
     compose_only = set(re.findall(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)", (INFRA / "docker-compose.yml").read_text()))
     stray = {n for n in _documented(INFRA / ".env.example") if n.startswith(ENV_PREFIX) and n not in known | compose_only}
     assert not stray, f"infra/.env.example documents variables the app does not read: {sorted(stray)}"

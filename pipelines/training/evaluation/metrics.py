@@ -20,30 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipelines.search.offline_answerer import citations_at
+
 WINDOW_TOLERANCE_S = 15.0
 KS = (1, 3, 5)
-MAX_CITED_VIDEOS = 3
-
-
-def citations_at(
-    candidates: Sequence[tuple[str, float | None, float]], threshold: float, max_videos: int = MAX_CITED_VIDEOS
-) -> list[tuple[str, float | None, float]]:
-    """The citations an answer shows at ``threshold``: candidates in order scoring at least it, up to ``max_videos`` videos.
-
-    The offline answerer builds its citations with exactly this rule (``pipelines.search.offline_answerer``),
-    which is what lets evaluation and calibration try every threshold from one run.
-    """
-    kept: list[tuple[str, float | None, float]] = []
-    videos: list[str] = []
-    for video, start, score in candidates:
-        if score < threshold:
-            continue
-        if video not in videos:
-            if len(videos) >= max_videos:
-                continue
-            videos.append(video)
-        kept.append((video, start, score))
-    return kept
 
 
 def distinct(videos: Sequence[str]) -> list[str]:

@@ -1,11 +1,10 @@
 """Run dev questions through the real query pipeline and collect what the metrics need.
 
 The pipeline is the one ``course-ta ask`` uses (``build_query_pipeline``), with one change: the
-answerer runs with ``min_relevance = -1`` so its best sentence score is always visible, and the
-configured threshold is applied afterwards. That is exactly what the answerer itself does (it
-declines iff its best score is below the threshold, and otherwise cites candidates scoring at
-least ``max(threshold, best - margin)``, so its citations at threshold t are those at -1 with
-score >= t), and it lets calibration try every threshold from one run.
+answerer runs with ``min_relevance = -1`` and the configured threshold is applied afterwards. The
+answerer reports its relevance score and every citable moment in citation order, and it cites
+exactly ``citations_at(candidates, threshold)`` (declining when the relevance is below the
+threshold), so one run gives the answer at every threshold and calibration can try them all.
 """
 
 from __future__ import annotations
@@ -89,16 +88,14 @@ def evaluate(
         started = time.perf_counter()
         output = pipeline.run(query_inputs(pipeline, item.question), include_outputs_from={source})
         latency = time.perf_counter() - started
-        answer = output["answerer"]["answer"]
         ranked = [str(d.meta.get("video_id")) for d in output[source]["documents"]]
-        cited = [(c.video_id, c.start_s, float(c.score)) for c in answer.citations]
         results.append(
             QuestionResult(
                 question=item.question,
                 expected_video=item.video_id,
                 ranked_videos=ranked,
-                cited=cited,
-                best_score=max((score for _, _, score in cited), default=-1.0),
+                cited=list(output["answerer"]["candidates"]),
+                best_score=float(output["answerer"]["relevance"]),
                 latency_s=latency,
                 start_s=item.start_s,
                 end_s=item.end_s,

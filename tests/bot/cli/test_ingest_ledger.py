@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli.main import main
+from tests.pipelines.stores.test_indexing import srt_course
 
 LECTURES = {
     "attention": "Attention lets every token look at every other token. The softmax turns the scores into weights.",
@@ -17,18 +18,9 @@ LECTURES = {
 }
 
 
-def _srt(text: str) -> str:
-    cues = [s.strip().rstrip(".") + "." for s in text.split(". ") if s.strip()]
-    return "\n".join(f"{i + 1}\n00:00:{i * 5:02d},000 --> 00:00:{i * 5 + 4:02d},000\n{cue}\n" for i, cue in enumerate(cues))
-
-
 @pytest.fixture
 def course(tmp_path: Path) -> Path:
-    folder = tmp_path / "course"
-    folder.mkdir()
-    for video_id, text in LECTURES.items():
-        (folder / f"{video_id}.srt").write_text(_srt(text))
-    return folder
+    return srt_course(tmp_path / "course", LECTURES)
 
 
 def _status(capsys: pytest.CaptureFixture[str]) -> str:

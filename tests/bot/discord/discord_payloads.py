@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from tests.fakes.discord_rest import APP_ID, BOT_USER_ID
+from tests.fakes.discord_rest import APP_ID, BOT_USER_ID, message_object
 
 GUILD_ID = 930000000000000001
 OTHER_GUILD_ID = 930000000000000999
@@ -38,6 +38,22 @@ def member(user_id: int, name: str, bot: bool = False) -> dict[str, Any]:
         "mute": False,
         "flags": 0,
         "permissions": str(VIEW_SEND_EMBED_ATTACH),
+    }
+
+
+def voice_state(user_id: int, channel_id: int, session_id: str) -> dict[str, Any]:
+    """A member sitting in a voice channel, neither muted nor deafened."""
+    return {
+        "user_id": str(user_id),
+        "channel_id": str(channel_id),
+        "session_id": session_id,
+        "deaf": False,
+        "mute": False,
+        "self_deaf": False,
+        "self_mute": False,
+        "self_video": False,
+        "suppress": False,
+        "request_to_speak_timestamp": None,
     }
 
 
@@ -82,32 +98,7 @@ def guild_create(guild_id: int = GUILD_ID) -> dict[str, Any]:
             member(LURKER_ID, "lin"),
             member(MUTED_ROOM_STUDENT_ID, "max"),
         ],
-        "voice_states": [
-            {
-                "user_id": str(STUDENT_ID),
-                "channel_id": str(VOICE_CHANNEL_ID),
-                "session_id": "s1",
-                "deaf": False,
-                "mute": False,
-                "self_deaf": False,
-                "self_mute": False,
-                "self_video": False,
-                "suppress": False,
-                "request_to_speak_timestamp": None,
-            },
-            {
-                "user_id": str(MUTED_ROOM_STUDENT_ID),
-                "channel_id": str(MUTED_VOICE_CHANNEL_ID),
-                "session_id": "s2",
-                "deaf": False,
-                "mute": False,
-                "self_deaf": False,
-                "self_mute": False,
-                "self_video": False,
-                "suppress": False,
-                "request_to_speak_timestamp": None,
-            },
-        ],
+        "voice_states": [voice_state(STUDENT_ID, VOICE_CHANNEL_ID, "s1"), voice_state(MUTED_ROOM_STUDENT_ID, MUTED_VOICE_CHANNEL_ID, "s2")],
         "member_count": 4,
         "large": False,
         "features": [],
@@ -197,24 +188,7 @@ def button_interaction(custom_id: str, message_id: int, components: list[dict[st
             "token": f"token-{interaction_id}",
             "type": 3,
             "data": {"custom_id": custom_id, "component_type": 2},
-            "message": {
-                "id": str(message_id),
-                "channel_id": str(TEXT_CHANNEL_ID),
-                "type": 0,
-                "content": "",
-                "author": user(BOT_USER_ID, "course-ta", True),
-                "embeds": [],
-                "attachments": [],
-                "components": components,
-                "mentions": [],
-                "mention_roles": [],
-                "mention_everyone": False,
-                "pinned": False,
-                "tts": False,
-                "timestamp": "2026-01-01T00:00:00+00:00",
-                "edited_timestamp": None,
-                "flags": 0,
-            },
+            "message": message_object(str(message_id), str(TEXT_CHANNEL_ID), user(BOT_USER_ID, "course-ta", True), components=components),
         }
     )
     return base
@@ -224,24 +198,13 @@ def reply_message(
     content: str, replying_to: int, *, author_id: int = STUDENT_ID, bot: bool = False, channel_id: int = TEXT_CHANNEL_ID
 ) -> dict[str, Any]:
     """A MESSAGE_CREATE for a user's reply to one of the bot's messages."""
-    return {
-        "id": str(next(_interaction_ids)),
-        "channel_id": str(channel_id),
-        "guild_id": str(GUILD_ID),
-        "type": 19,
-        "content": content,
-        "author": user(author_id, "ada", bot),
-        "member": {k: v for k, v in member(author_id, "ada", bot).items() if k != "user"},
-        "embeds": [],
-        "attachments": [],
-        "components": [],
-        "mentions": [],
-        "mention_roles": [],
-        "mention_everyone": False,
-        "pinned": False,
-        "tts": False,
-        "timestamp": "2026-01-01T00:00:00+00:00",
-        "edited_timestamp": None,
-        "flags": 0,
-        "message_reference": {"type": 0, "message_id": str(replying_to), "channel_id": str(channel_id), "guild_id": str(GUILD_ID)},
-    }
+    return message_object(
+        str(next(_interaction_ids)),
+        str(channel_id),
+        user(author_id, "ada", bot),
+        guild_id=str(GUILD_ID),
+        type=19,
+        content=content,
+        member={k: v for k, v in member(author_id, "ada", bot).items() if k != "user"},
+        message_reference={"type": 0, "message_id": str(replying_to), "channel_id": str(channel_id), "guild_id": str(GUILD_ID)},
+    )

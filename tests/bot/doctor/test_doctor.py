@@ -8,7 +8,7 @@ import shutil
 import socket
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from bot.doctor import local, remote
 from pipelines.settings import load_settings
 from pipelines.stores import elasticsearch_index as es_index
 from tests.fakes.elasticsearch_wire import Cluster, WireServer
+from tests.fakes.local_http import LocalHTTPServer
 
 DISCORD_LIKE = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB"  # id 123456789012345678
 
@@ -92,10 +93,8 @@ class _SlackAuth(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def slack_api() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlackAuth)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/api/"
-    server.shutdown()
+    with LocalHTTPServer(_SlackAuth) as server:
+        yield f"{server.url}/api/"
 
 
 def test_slack_online_checks_auth_and_scopes(monkeypatch: pytest.MonkeyPatch, slack_api: str) -> None:
@@ -187,11 +186,15 @@ def test_tortoise_worker_not_ready_and_unreachable(tmp_path: Path) -> None:
 
 def test_threshold_check_names_its_source_and_a_stale_calibration(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from pipelines.search.calibration import Calibration
+    from pipelines.search.offline_answerer import RELEVANCE_SCORING
 
     monkeypatch.setenv("COURSE_TA_DATA_DIR", str(tmp_path))
     settings = load_settings()
     assert "default" in local.check_relevance_threshold(settings).detail
     Calibration(0.5, 0.9, 0.96, 0.7, 200, 20, embedding_model=settings.embedding_model).save(tmp_path)
+    older = local.check_relevance_threshold(load_settings())
+    assert older.status == "warn" and "older relevance score" in older.detail and "--calibrate" in older.fix
+    Calibration(0.5, 0.9, 0.96, 0.7, 200, 20, embedding_model=settings.embedding_model, scoring=RELEVANCE_SCORING).save(tmp_path)
     calibrated = local.check_relevance_threshold(load_settings())
     assert calibrated.status == "ok" and calibrated.detail.startswith("0.5 (calibrated")
     switched = local.check_relevance_threshold(load_settings(embedding_model=str(tmp_path / "my-model")))

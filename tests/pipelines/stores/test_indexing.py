@@ -19,18 +19,24 @@ LECTURES = {
 
 
 def srt(text: str) -> str:
+    """An SRT with one cue per sentence of ``text``, every 5 s."""
     cues = []
     for i, sentence in enumerate(text.split(". ")):
         cues.append(f"{i + 1}\n00:00:{i * 5:02d},000 --> 00:00:{i * 5 + 4:02d},000\n{sentence.rstrip('.')}.\n")
     return "\n".join(cues)
 
 
+def srt_course(folder: Path, lectures: dict[str, str]) -> Path:
+    """``folder``, created, with one ``<video_id>.srt`` per lecture text."""
+    folder.mkdir()
+    for video_id, text in lectures.items():
+        (folder / f"{video_id}.srt").write_text(srt(text))
+    return folder
+
+
 @pytest.fixture
 def course(tmp_path: Path) -> Path:
-    folder = tmp_path / "course"
-    folder.mkdir()
-    for video_id, text in LECTURES.items():
-        (folder / f"{video_id}.srt").write_text(srt(text))
+    folder = srt_course(tmp_path / "course", LECTURES)
     (folder / "manifest.csv").write_text(
         "video_id,title,url,series\n"
         + "".join(f"{v},Lecture {v},https://www.youtube.com/watch?v={v},Deep learning 101\n" for v in LECTURES)
