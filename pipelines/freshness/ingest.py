@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.freshness.engine import Progress, SyncReport, SyncRunner, VideoResult
+from pipelines.freshness.engine import SyncRunner
+from pipelines.freshness.reports import Progress, SyncReport, VideoResult
 from pipelines.settings import Settings
 from pipelines.stores.document_store import StoreBundle, open_store
 

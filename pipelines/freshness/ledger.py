@@ -30,6 +30,7 @@ from pipelines.corpus.sources.video_ref import VideoRef
 from pipelines.settings import Settings
 
 STAGES = ("listed", "transcript", "cleaned", "summarized", "indexed")
+WORK_STAGES = STAGES[1:]  # what a pass runs for each listed video, in order
 EMBEDDED_WITH = " embedded with "  # the indexed stage's detail ends with this and the embedding model
 DONE, FAILED, RUNNING, SKIPPED, PENDING = "done", "failed", "running", "skipped", "pending"
 SATISFIED = (DONE, SKIPPED)
