@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from pipelines.search.calibration import MAX_FALSE_DECLINES, calibrate, effective_min_relevance
@@ -46,6 +47,16 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+def _progress(name: str) -> Callable[[int, int], None]:
+    """A line on stderr every 25 questions and at the end, so a long evaluation is never silent."""
+
+    def report(done: int, total: int) -> None:
+        if done % 25 == 0 or done == total:
+            print(f"  {name}: {done}/{total} questions", file=sys.stderr, flush=True)
+
+    return report
+
+
 def run(args: argparse.Namespace) -> int:
     """Evaluate each ``--compare`` configuration and print the table; exit 2 on bad arguments, a bad file or an empty index."""
     names = [n.strip() for n in args.compare.split(",") if n.strip()]
@@ -72,11 +83,19 @@ def run(args: argparse.Namespace) -> int:
     if bundle.store.count_documents() == 0:
         print("course-ta eval: nothing is indexed; run `course-ta ingest PATH` first", file=sys.stderr)
         return 2
+    indexed = {str(d.meta.get("video_id")) for d in bundle.store.filter_documents()}
+    missing = sorted({q.video_id for q in questions if q.video_id and q.video_id not in indexed})
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        print(
+            f"warning: {len(missing)} expected video(s) are not in the index ({shown}); their questions count as misses and false declines",
+            file=sys.stderr,
+        )
     runs = []
     for name in names:
         configured = settings if name == "rerank" else settings.model_copy(update={"reranker_model": ""})
         print(f"evaluating {name} on {len(questions)} questions...", file=sys.stderr)
-        runs.append(evaluate(configured, bundle, questions, name=name, mode=MODES[name]))
+        runs.append(evaluate(configured, bundle, questions, name=name, mode=MODES[name], progress=_progress(name)))
     for run_ in runs:
         if args.per_question:
             print(f"\n{run_.name}:\n{question_table(run_)}")

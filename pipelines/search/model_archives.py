@@ -27,6 +27,7 @@ MARKER = ".course-ta-assembled.json"
 # Files that archiving tools add and that no model needs.
 JUNK = {"desktop.ini", ".DS_Store", "Thumbs.db"}
 MODEL_FILES = ("modules.json", "config_sentence_transformers.json", "config.json")
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
 class ModelArchiveError(ValueError):
@@ -136,7 +137,7 @@ def assemble(name: str, parts: Sequence[Path], destination_root: Path, *, force:
                     shutil.copyfileobj(source, out, length=8 * 1024 * 1024)
         try:
             archive = zipfile.ZipFile(joined)
-        except zipfile.BadZipFile as error:
+        except (zipfile.BadZipFile, OSError) as error:
             raise ModelArchiveError(f"the joined parts of {name} are not a zip archive ({error}); a part is damaged or foreign") from None
         with archive:
             broken = archive.testzip()
@@ -152,6 +153,8 @@ def assemble(name: str, parts: Sequence[Path], destination_root: Path, *, force:
                 size += info.file_size
         if not any((unpacked / f).is_file() for f in MODEL_FILES):
             raise ModelArchiveError(f"{name}: the archive holds no {' / '.join(MODEL_FILES)}; it is not a sentence-transformers model")
+        if not any(next(unpacked.rglob(w), None) is not None for w in WEIGHT_FILES):
+            raise ModelArchiveError(f"{name}: the archive holds no weights ({' or '.join(WEIGHT_FILES)}); it is not a usable model")
         (unpacked / MARKER).write_text(
             json.dumps({"name": name, "parts": [p.name for p in ordered], "parts_digest": digest, "size_bytes": size}),
             encoding="utf-8",

