@@ -25,7 +25,10 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print one answer (text or ``--json``) or a batch of JSON lines; exit 2 on bad arguments or an unusable question."""
-    if (args.question is None) == (args.batch is None):
+    if args.question is None and args.batch is None:
+        print("course-ta ask: give a question (or --batch FILE)", file=sys.stderr)
+        return 2
+    if args.question is not None and args.batch is not None:
         print("course-ta ask: give a question or --batch FILE, not both", file=sys.stderr)
         return 2
     service = AnswerService(load_settings())

@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command and return its exit code: 2 for invalid settings, 130 when interrupted."""
+    """Run one command and return its exit code: 2 for invalid settings, 130 when interrupted, 141 when the reader left."""
     _quiet_libraries()
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -80,13 +80,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows up here, inside the handling below, not at interpreter exit
+        return code
     except SettingsError as error:
         print(f"course-ta: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("course-ta: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader (`| head`) closed the pipe: stop quietly, and keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

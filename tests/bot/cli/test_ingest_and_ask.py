@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,25 @@ def test_demo_indexes_the_sample_course_and_answers_with_links(capsys: pytest.Ca
     assert main(["status"]) == 0
     status = capsys.readouterr().out
     assert "videos:     4" in status and "embedded" in status
+
+
+def test_ask_without_a_question_says_what_is_missing(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask"]) == 2
+    assert "give a question (or --batch FILE)" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(120)
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COURSE_TA_DATA_DIR": str(tmp_path / "data")}
+    # `models list` on an empty data dir prints one line; the pipe is closed before it is written.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli.main", "models", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    error = process.stderr.read().decode()
+    assert process.wait(timeout=100) == 141
+    assert "Traceback" not in error and "BrokenPipeError" not in error
