@@ -95,11 +95,20 @@ class _Anchor:
     removed: str | None = None  # sentence cut out of the positive (restatements and lecture questions)
 
 
+def _place(document: Document) -> str:
+    """A chunk's place in the course (video and chunk number), the seed for its random choices.
+
+    Not its id: ids include the embedding model's path, and the same course must give the same
+    triplets wherever it is installed.
+    """
+    return f"{document.meta.get('video_id')}:{document.meta.get('chunk_index')}"
+
+
 def _cut(document: Document, sentence: str | None) -> str:
     """The positive passage: the chunk as indexed, minus ``sentence`` when the anchor *is* that sentence."""
     if sentence is None:
         return passage_text(document)
-    digest = hashlib.sha256(f"{document.id}:{sentence}".encode()).digest()
+    digest = hashlib.sha256(f"{_place(document)}:{sentence}".encode()).digest()
     if digest[0] % KEEP_SENTENCE_ONE_IN == 0:
         return passage_text(document)
     return passage_text(document, " ".join((document.content or "").replace(sentence, " ", 1).split()))
@@ -134,7 +143,7 @@ def _anchors(documents: list[Document], idf: IdfTable, per_chunk: int, paraphras
             question = paraphraser(sentence, str(document.meta.get("title") or "")) if paraphraser else None
             source = "llm" if question else "sentence"
             if question is None:
-                question = question_from_sentence(sentence, idf, f"{document.id}:{made}", topics[str(document.meta["video_id"])])
+                question = question_from_sentence(sentence, idf, f"{_place(document)}:{made}", topics[str(document.meta["video_id"])])
                 source = "definition" if question and question.startswith(("what is", "what exactly", "can you define")) else source
             if question:
                 anchors.append(_Anchor(question, index, source))
