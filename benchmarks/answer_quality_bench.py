@@ -15,7 +15,6 @@ Runs every dev question once through the real query pipeline over an index of ..
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -43,19 +42,12 @@ ANSWER_KEYS = (
 )
 
 
-def fold_of(index: int, result) -> int:
-    """Fold by lecture for answerable questions (hash of the video id), alternating for unanswerable ones."""
-    if result.expected_video is None:
-        return index % 2
-    return hashlib.sha256(result.expected_video.encode()).digest()[0] % 2
-
-
 def two_fold(results: list, cap: float) -> dict:
     """Fit the threshold on one fold, score the other, both ways; pooled answer-level figures of the scored halves."""
-    from pipelines.search.calibration import calibrate
+    from pipelines.search.calibration import calibrate, lecture_folds
     from pipelines.training.evaluation.metrics import summarize
 
-    halves = [[r for i, r in enumerate(results) if fold_of(i, r) == side] for side in (0, 1)]
+    halves = lecture_folds(results)
     scored = []
     thresholds = []
     for fit, test in ((halves[0], halves[1]), (halves[1], halves[0])):

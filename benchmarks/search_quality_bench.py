@@ -55,15 +55,9 @@ def held_out_calibration(results: list, embedding_model: str) -> dict:
     questions are split by video (a lecture's questions stay together) and unanswerable ones
     alternate, and the reported rates are those of the half the threshold never saw.
     """
-    import hashlib
+    from pipelines.search.calibration import calibrate, lecture_folds
 
-    from pipelines.search.calibration import calibrate
-
-    def fold(index: int, result) -> int:
-        key = result.expected_video or f"unanswerable-{index}"
-        return index % 2 if result.expected_video is None else hashlib.sha256(key.encode()).digest()[0] % 2
-
-    halves = [[r for i, r in enumerate(results) if fold(i, r) == side] for side in (0, 1)]
+    halves = lecture_folds(results)
     kept = declined = answerable = unanswerable = 0
     thresholds = []
     for fit, test in ((halves[0], halves[1]), (halves[1], halves[0])):

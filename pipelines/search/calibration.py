@@ -17,6 +17,7 @@ measured with and the answerer's relevance formula; ``effective_min_relevance`` 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass
 from itertools import pairwise
@@ -88,6 +89,21 @@ def calibrate(results: list[QuestionResult], embedding_model: str = "", max_fals
         max_false_declines=max_false_declines,
         scoring=RELEVANCE_SCORING,
     )
+
+
+def lecture_folds(results: list[QuestionResult]) -> tuple[list[QuestionResult], list[QuestionResult]]:
+    """Two halves for honest calibration: answerable questions split by lecture, unanswerable ones alternating.
+
+    A lecture's questions stay together, so a threshold fitted on one half is scored on lectures it never saw.
+    """
+    halves: tuple[list[QuestionResult], list[QuestionResult]] = ([], [])
+    for index, result in enumerate(results):
+        if result.expected_video is None:
+            side = index % 2
+        else:
+            side = hashlib.sha256(result.expected_video.encode()).digest()[0] % 2
+        halves[side].append(result)
+    return halves
 
 
 def load_calibration(data_dir: Path) -> Calibration | None:

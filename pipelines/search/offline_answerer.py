@@ -80,25 +80,30 @@ def chunk_sentences(document: Document) -> list[tuple[str, float | None, float |
     return sentences
 
 
-def citations_at(
-    candidates: list[tuple[str, float | None, float]], threshold: float, max_videos: int = MAX_CITED_VIDEOS
-) -> list[tuple[str, float | None, float]]:
-    """The citations an answer shows at ``threshold``: candidates in order scoring at least it, up to ``max_videos`` videos.
+def cited_positions(candidates: list[tuple[str, float | None, float]], threshold: float, max_videos: int = MAX_CITED_VIDEOS) -> list[int]:
+    """Which candidates an answer cites at ``threshold``: those scoring at least it, in order, up to ``max_videos`` videos.
 
     The answerer builds its citations with exactly this rule, which is what lets evaluation and
     calibration try every threshold from one run.
     """
-    kept: list[tuple[str, float | None, float]] = []
+    kept: list[int] = []
     videos: list[str] = []
-    for video, start, score in candidates:
+    for position, (video, _, score) in enumerate(candidates):
         if score < threshold:
             continue
         if video not in videos:
             if len(videos) >= max_videos:
                 continue
             videos.append(video)
-        kept.append((video, start, score))
+        kept.append(position)
     return kept
+
+
+def citations_at(
+    candidates: list[tuple[str, float | None, float]], threshold: float, max_videos: int = MAX_CITED_VIDEOS
+) -> list[tuple[str, float | None, float]]:
+    """The (video, start_s, score) citations an answer shows at ``threshold`` (see :func:`cited_positions`)."""
+    return [candidates[p] for p in cited_positions(candidates, threshold, max_videos)]
 
 
 def content_terms(text: str) -> set[str]:
@@ -174,9 +179,7 @@ class OfflineAnswerer:
         candidates = [(str(m.document.meta.get("video_id")), m.start_s, round(m.score, 4)) for m in ordered]
         if relevance < self.min_relevance or not ordered:
             return {"answer": self._not_covered(question, videos), "candidates": candidates, "relevance": relevance}
-        kept = citations_at(candidates, self.min_relevance, self.max_citations)
-        chosen = [m for m, c in zip(ordered, candidates, strict=True) if c in kept][: len(kept)]
-        citations = [self._citation(m) for m in chosen]
+        citations = [self._citation(ordered[p]) for p in cited_positions(candidates, self.min_relevance, self.max_citations)]
         lines = [
             f"[{n}] {citation.quote} ({citation.title}, {format_timestamp(citation.start_s)})"
             for n, citation in enumerate(citations, start=1)

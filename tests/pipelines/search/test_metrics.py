@@ -180,3 +180,14 @@ def test_dev_set_videos_and_windows_exist_in_the_corpus(corpus: Path) -> None:
             assert item.video_id in durations, item.question
             assert item.end_s <= durations[item.video_id] + 1, item.question
     assert json.loads(DEV_QUESTIONS.read_text().splitlines()[0])["video_id"]
+
+
+def test_lecture_folds_keep_a_lectures_questions_together_and_alternate_unanswerable_ones() -> None:
+    from pipelines.search.calibration import lecture_folds
+
+    results = [result(video, [video]) for video in ("a", "b", "a", "c", "b", "a")] + [result(None, ["x"]) for _ in range(4)]
+    first, second = lecture_folds(results)
+    assert len(first) + len(second) == len(results)
+    for video in ("a", "b", "c"):
+        assert sum(r.expected_video == video for r in first) in (0, sum(r.expected_video == video for r in results))
+    assert sum(r.expected_video is None for r in first) == sum(r.expected_video is None for r in second) == 2
