@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from pipelines.settings import SettingsError
+from pipelines.stores.errors import StoreError
 
 
 def _quiet_libraries() -> None:
@@ -71,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command and return its exit code: 2 for invalid settings, 130 when interrupted, 141 when the reader left."""
+    """Run one command and return its exit code: 2 for invalid settings or an unusable index, 130 when interrupted, 141 when the reader left."""
     _quiet_libraries()
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -83,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = int(args.handler(args) or 0)
         sys.stdout.flush()  # a closed pipe shows up here, inside the handling below, not at interpreter exit
         return code
-    except SettingsError as error:
+    except (SettingsError, StoreError) as error:
         print(f"course-ta: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
