@@ -1,0 +1,1 @@
+"""Several courses in one deployment: the catalog, per-course settings, routing, limits and answer policy."""

@@ -1,0 +1,48 @@
+"""One course's view of the deployment's settings: its own data dir, index alias, voice and answer threshold.
+
+Everything downstream (stores, ledger, answer log, clip cache, the scheduler) already reads these
+fields, so giving each course its own copy of the settings is what keeps courses apart: a course's
+query pipeline opens only that course's store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines.courses.catalog import Course, CourseCatalog, CourseError, load_catalog
+from pipelines.settings import Settings
+
+
+def settings_for(base: Settings, course: Course) -> Settings:
+    """``base`` with this course's data dir, index alias, voice and threshold; the default course gets ``base`` back."""
+    update: dict[str, Any] = {
+        "data_dir": course.data_dir(base.data_dir),
+        "elasticsearch_index": course.elasticsearch_index(base.elasticsearch_index),
+        "course": course.id,
+    }
+    if course.voice_name:
+        update["voice_name"] = course.voice_name
+    if course.policy.min_relevance is not None:
+        update["min_relevance"] = course.policy.min_relevance
+    return base.model_copy(update=update)
+
+
+def catalog_of(base: Settings) -> CourseCatalog:
+    """The deployment's courses (the implicit single course when there is no courses file)."""
+    return load_catalog(base.courses_path if base.courses_file or base.courses_path.exists() else None)
+
+
+def selected_course(base: Settings, catalog: CourseCatalog | None = None) -> Course:
+    """The course a CLI command works on: ``--course``/``COURSE_TA_COURSE``, else the only course."""
+    catalog = catalog or catalog_of(base)
+    if base.course:
+        return catalog.get(base.course)
+    if len(catalog.courses) == 1:
+        return catalog.courses[0]
+    raise CourseError(f"this deployment has {len(catalog.courses)} courses; choose one with --course ({', '.join(catalog.ids())})")
+
+
+def course_settings(base: Settings) -> Settings:
+    """The settings of the course a CLI command works on (``base`` itself in a one-course deployment)."""
+    course = selected_course(base)
+    return base if course.id == "default" and not base.course else settings_for(base, course)
