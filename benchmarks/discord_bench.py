@@ -1,9 +1,14 @@
 """Discord latency through the real discord.py code path (payload parser → CommandTree → REST).
 
 Measures, per /ask, the time from handing discord.py the INTERACTION_CREATE to the local REST
-server receiving (a) the deferral and (b) the followup with answer and Piper clip, for N concurrent
-commands. Baseline from the same run: a trivial command that only defers (pure discord.py +
-aiohttp cost), and a single /ask with nothing else in flight.
+server receiving (a) the deferral, (b) the text of the answer and (c) the Piper clip, for N
+concurrent commands. Two configurations in the same run, on the same index:
+- ``before``: the previous code path: one answer worker, one voice worker, the clip rendered
+  before the text and posted with it in one followup (``COURSE_TA_DISCORD_CLIP_MODE=with_text``);
+- ``after``: the defaults: one answer worker per core, a separate voice pool, the text posted as
+  soon as the answer exists and the clip following as a voice message.
+Questions are unique (no answer- or clip-cache hits). Also a defer-only command (pure discord.py +
+aiohttp cost) and single /asks with nothing else in flight.
 
     .venv/bin/python benchmarks/discord_bench.py [--index sample|hf-course|corpus] [--concurrency 20]
 
@@ -17,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -86,30 +92,38 @@ def more_than(count: int) -> Callable[[list[Call]], bool]:
     return lambda calls: len(calls) > count
 
 
-async def measure(bot: CourseTABot, api: DiscordAPI, payloads: list[dict], expect_followup: bool) -> tuple[list[float], list[float]]:
+async def measure(bot: CourseTABot, api: DiscordAPI, payloads: list[dict], expect_clip: bool) -> dict[str, list[float]]:
+    """Per interaction: seconds to the deferral, to the answer's text, to the clip (as they reach the server)."""
     started: dict[str, float] = {}
     for payload in payloads:
         started[payload["token"]] = time.perf_counter()
         bot._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
-    deferred: dict[str, float] = {}
-    done: dict[str, float] = {}
+    marks: dict[str, dict[str, float]] = {"defer": {}, "text": {}, "clip": {}}
     seen = 0
-    while len(done if expect_followup else deferred) < len(payloads):
+    target = "clip" if expect_clip else "defer"
+    while len(marks[target]) < len(payloads):
         await api.wait_for(more_than(seen), timeout=1800)
         for call in api.calls[seen:]:
             token = next((t for t in started if t in call.path), None)
             if token is None:
                 continue
             if call.path.endswith("/callback"):
-                deferred.setdefault(token, call.at)
-            elif call.path.startswith("/webhooks/"):
-                done.setdefault(token, call.at)
+                marks["defer"].setdefault(token, call.at)
+                continue
+            payload = call.payload if isinstance(call.payload, dict) else {}
+            if payload.get("embeds"):
+                marks["text"].setdefault(token, call.at)
+            if call.files:
+                marks["clip"].setdefault(token, call.at)
         seen = len(api.calls)
-    return [deferred[t] - started[t] for t in started], [done[t] - started[t] for t in done]
+    return {name: [at[t] - started[t] for t in at] for name, at in marks.items()}
 
 
-async def run(args: argparse.Namespace, data_dir: Path) -> dict:
-    settings = load_settings(data_dir=data_dir, voice_backends="piper", discord_cooldown_seconds=0)
+async def run_config(indexed: Path, name: str, args: argparse.Namespace, **overrides: object) -> dict:
+    # Each configuration gets its own copy of the index and an empty clip cache, so neither reuses the other's clips.
+    data_dir = indexed / "configs" / name
+    shutil.copytree(indexed / "store", data_dir / "store")
+    settings = load_settings(data_dir=data_dir, voice_backends="piper", discord_cooldown_seconds=0, **overrides)
     service = AnswerService(settings)
     renderer = VoiceRenderer(settings)
     api = DiscordAPI()
@@ -121,34 +135,43 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict:
 
     bot.tree.add_command(app_commands.Command(name="ping", description="defer only (baseline)", callback=ping))
     await bot.login("bench-token")
+    service.warm_up()
     bot._connection.parse_guild_create(guild_create())
     renderer.render("Warm up.", formats=("ogg",))
-    results: dict = {}
+    results: dict = {"answer_workers": settings.answer_pool_size, "voice_workers": settings.voice_workers, **overrides}
     await measure(bot, api, [command_interaction("ping") for _ in range(args.concurrency)], False)  # warm connections
-    # baseline 1: a defer-only command, same concurrency: what discord.py + aiohttp alone cost
-    defer_only, _ = await measure(bot, api, [command_interaction("ping") for _ in range(args.concurrency)], False)
-    results["baseline_defer_only_command"] = summary(defer_only)
-    # baseline 2: one /ask at a time (no queueing), fresh questions so no clip comes from the cache
-    singles_defer, singles_followup = [], []
+    defer_only = (await measure(bot, api, [command_interaction("ping") for _ in range(args.concurrency)], False))["defer"]
+    results["defer_only_command"] = summary(defer_only)
+    singles: dict[str, list[float]] = {"defer": [], "text": [], "clip": []}
     for round_ in range(args.singles):
         q = f"{QUESTIONS[round_ % len(QUESTIONS)]} (single {round_} {time.time_ns()})"
-        d, f = await measure(bot, api, [command_interaction("ask", [option("question", q)])], True)
-        singles_defer += d
-        singles_followup += f
-    results["baseline_single_ask"] = {"defer": summary(singles_defer), "followup": summary(singles_followup)}
-    # the figure: N concurrent /ask
+        for name, values in (await measure(bot, api, [command_interaction("ask", [option("question", q)])], True)).items():
+            singles[name] += values
+    results["single_ask"] = {name: summary(values) for name, values in singles.items()}
     payloads = [
         command_interaction(
             "ask", [option("question", f"{QUESTIONS[i % len(QUESTIONS)]} (#{i} {time.time_ns()})")], user_id=932000000000100000 + i
         )
         for i in range(args.concurrency)
     ]
-    defers, followups = await measure(bot, api, payloads, True)
-    results[f"concurrent_{args.concurrency}_ask"] = {"defer": summary(defers), "followup": summary(followups)}
-    results["target_defer_p99_under_0_3_s"] = pct(defers, 99) < 0.3
+    marks = await measure(bot, api, payloads, True)
+    results[f"concurrent_{args.concurrency}_ask"] = {name: summary(values) for name, values in marks.items()}
     await bot.close()
+    service.close()
     await api.stop()
     return results
+
+
+async def run(args: argparse.Namespace, data_dir: Path) -> dict:
+    before = await run_config(
+        data_dir, "before", args, answer_workers=1, voice_workers=1, discord_clip_mode="with_text", answer_cache_size=0
+    )
+    after = await run_config(data_dir, "after", args)
+    key = f"concurrent_{args.concurrency}_ask"
+    ratios = {
+        f"{what}_p95_before_over_after": round(before[key][what]["p95_s"] / after[key][what]["p95_s"], 2) for what in ("text", "clip")
+    }
+    return {"before": before, "after": after, "ratios": ratios, "target_defer_p99_under_0_3_s": after[key]["defer"]["p99_s"] < 0.3}
 
 
 def main() -> int:

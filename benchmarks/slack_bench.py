@@ -1,15 +1,20 @@
-"""Slack benchmark: 20 concurrent @mentions through the real Bolt HTTP path, 241-video index.
+"""Slack benchmark: native streaming against the placeholder path, 1 and 20 concurrent @mentions, 241-video index.
 
 Writes benchmarks/results/slack_bench.json. Every request is a signed Events API POST to the app's
 threaded WSGI server (what ``course-ta serve slack --mode http`` runs); the Web API is a local server
-speaking Slack's wire format (tests/fakes/slack_web_api.py), so Slack's own latency is not measured.
-Figures, each with the baseline measured in the same run:
-- ack latency p50/p99 (target p99 < 0.3 s), against the same burst into an app whose listener only acks;
-- time to the placeholder and to the first text answer p50/p95, against one question answered alone
-  (the AnswerService's own time with nothing else running);
-- time to the voice clip in the thread (Piper), for completeness.
-The index is built once from ../shared/corpus and cached in benchmarks/results/slack_bench_index.
-Usage: python benchmarks/slack_bench.py [--mentions 20] [--no-voice] [--corpus ../shared/corpus]
+speaking Slack's wire format, streaming included (tests/fakes/slack_web_api.py), so Slack's own
+latency is not measured. For each path (``stream``: chat.startStream/appendStream/stopStream;
+``placeholder``: the same app when Slack refuses chat.startStream, so chat.postMessage + chat.update)
+and each load (1 mention, then N at once) it measures, from the moment each POST was sent:
+- time to something visible (the stream's start or the placeholder),
+- time to the first characters of the answer text (first streamed text / first edit with text),
+- time to the finished message (stream stopped / final edit),
+and the ack latency of the N-mention burst against an app whose listener only acks (same run).
+Ratios compare the stream path with the placeholder path measured in the same run, and each load
+with one question answered alone by the AnswerService. Voice clips are off (they come after the text).
+The index is built once from ../shared/corpus and cached in benchmarks/results/slack_bench_index,
+or an already indexed data dir is used with --data-dir.
+Usage: python benchmarks/slack_bench.py [--mentions 20] [--corpus ../shared/corpus] [--data-dir DIR]
 """
 
 from __future__ import annotations
@@ -136,29 +141,31 @@ def ack_only_baseline(wire: SlackWire, count: int) -> list[float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
+    parser.add_argument("--data-dir", type=Path, default=None, help="an already indexed data dir (read only)")
     parser.add_argument("--mentions", type=int, default=20)
-    parser.add_argument("--no-voice", action="store_true", help="skip the voice clips")
     args = parser.parse_args()
-    if not (args.corpus / "hf-course" / "manifest.csv").exists():
-        print(f"slack_bench: skipped, {args.corpus} is not present", file=sys.stderr)
-        return 0
     RESULTS.mkdir(parents=True, exist_ok=True)
-    data_dir = RESULTS / "slack_bench_index"
-    index = build_index(args.corpus, data_dir)
+    if args.data_dir is not None:
+        data_dir, index = args.data_dir, {"data_dir": str(args.data_dir), "built": False}
+    else:
+        if not (args.corpus / "hf-course" / "manifest.csv").exists():
+            print(f"slack_bench: skipped, {args.corpus} is not present", file=sys.stderr)
+            return 0
+        data_dir = RESULTS / "slack_bench_index"
+        index = build_index(args.corpus, data_dir)
     print(f"index: {index}", file=sys.stderr)
 
     settings = load_settings(
         data_dir=data_dir,
-        voice_backends="piper",
         slack_bot_token=TOKEN,
         slack_signing_secret=SECRET,
         slack_mode="http",
-        slack_voice_clips=not args.no_voice,
+        slack_voice_clips=False,
         slack_rate_limit=1000,
+        answer_cache_size=0,  # every run computes its answers; a cache would favour whichever path runs second
     )
     service = AnswerService(settings)
     service.warm_up()
-    print("answer service warm", file=sys.stderr, flush=True)
     texts = questions(args.mentions)
     service.answer("warm up the caches")
     alone = []
@@ -166,72 +173,125 @@ def main() -> int:
         started = time.perf_counter()
         service.answer(text)
         alone.append(time.perf_counter() - started)
+    print(f"single answers alone: {[round(a, 2) for a in alone]}", file=sys.stderr, flush=True)
 
     wire = SlackWire(TOKEN).start()
     try:
-        print(f"single answers alone: {[round(a, 2) for a in alone]}", file=sys.stderr, flush=True)
         baseline_acks = ack_only_baseline(wire, args.mentions)
-        print("baseline burst done", file=sys.stderr, flush=True)
-        wire.calls.clear()
-        log_dir = RESULTS / "slack_bench_log"
-        log_dir.mkdir(exist_ok=True)
-        (log_dir / "feedback.sqlite").unlink(missing_ok=True)
-        bot = create_slack_bot(
-            settings, service, client=WebClient(token=TOKEN, base_url=wire.api_url, timeout=30), log=AnswerLog(log_dir / "feedback.sqlite")
-        )
-        server, url = serve(bot)
-        started = time.monotonic()
-        sent = burst(url, wire, texts)
-
-        def done() -> bool:
-            answered = sum(1 for r in sent if _answer_time(wire, r["ts"]) is not None)
-            clips = len(wire.calls_to("files.completeUploadExternal"))
-            return answered == len(sent) and (args.no_voice or clips == len(sent))
-
-        print("burst sent; waiting for answers", file=sys.stderr, flush=True)
-        wire.wait_for(done, timeout=900, what="all answers")
-        wall = time.monotonic() - started
-        server.shutdown()
-        bot.close()
     finally:
         wire.stop()
+    runs: dict[str, dict[str, Any]] = {}
+    for path in ("stream", "placeholder"):
+        for count in (1, args.mentions):
+            runs[f"{path}_{count}"] = one_run(settings, service, path, texts[:count])
+            print(f"{path} x{count}: {runs[f'{path}_{count}']['time_to_first_text_s']}", file=sys.stderr, flush=True)
 
-    acks = [r["ack_s"] for r in sent]
-    placeholder = [_placeholder_time(wire, r["ts"]) - r["sent"] for r in sent]
-    first_text = [_answer_time(wire, r["ts"]) - r["sent"] for r in sent]
-    uploads = sorted(c.at - started for c in wire.calls_to("files.completeUploadExternal"))
+    def ratio(key: str, figure: str, stat: str = "p50") -> float:
+        return round(runs[f"stream_{key}"][figure][stat] / runs[f"placeholder_{key}"][figure][stat], 3)
+
+    loads = (1, args.mentions)
     result = {
         "benchmark": "slack_bench",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "index": index,
         "mentions": args.mentions,
-        "statuses": sorted({r["status"] for r in sent}),
-        "path": "signed Events API POST -> ThreadingWSGIServer -> slack_bolt WSGI adapter -> App.dispatch (lazy listeners)",
-        "ack_latency_s": summary(acks),
-        "ack_latency_target": {"p99_below_s": 0.3, "met": pct(acks, 99) < 0.3},
-        "baseline_ack_only_listener_s": summary(baseline_acks),
-        "time_to_placeholder_s": summary(placeholder),
-        "time_to_first_text_answer_s": summary(first_text),
+        "answer_pool_size": settings.answer_pool_size,
+        "path": "signed Events API POST -> ThreadingWSGIServer -> slack_bolt WSGI adapter -> App.dispatch (lazy listeners) -> answer pool",
         "baseline_single_answer_alone_s": summary(alone),
-        "answer_concurrency": settings.slack_answer_concurrency,
-        "voice_clips_uploaded_at_s": {"first": round(uploads[0], 3), "last": round(uploads[-1], 3)} if uploads else None,
-        "wall_s": round(wall, 2),
+        "baseline_ack_only_listener_s": summary(baseline_acks),
+        "runs": runs,
+        "stream_vs_placeholder_first_text_p50": {f"x{n}": ratio(str(n), "time_to_first_text_s") for n in loads},
+        "stream_vs_placeholder_first_text_p95": {f"x{n}": ratio(str(n), "time_to_first_text_s", "p95") for n in loads},
+        "stream_vs_placeholder_visible_p50": {f"x{n}": ratio(str(n), "time_to_visible_s") for n in loads},
+        "first_text_vs_answer_alone_p50": {
+            f"{path}_x{n}": round(runs[f"{path}_{n}"]["time_to_first_text_s"]["p50"] / pct(alone, 50), 3)
+            for path in ("stream", "placeholder")
+            for n in loads
+        },
+        "ack_p99_vs_ack_only_p99": round(pct(runs[f"stream_{args.mentions}"]["ack_s_raw"], 99) / pct(baseline_acks, 99), 3),
     }
+    for run in runs.values():
+        run.pop("ack_s_raw")
     out = RESULTS / "slack_bench.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     return 0
 
 
-def _placeholder_time(wire: SlackWire, ts: str) -> float:
-    return min(c.at for c in wire.calls_to("chat.postMessage") if c.params.get("thread_ts") == ts)
+def one_run(settings: Any, service: AnswerService, path: str, texts: list[str]) -> dict[str, Any]:
+    """One burst of ``texts`` into a fresh bot and a fresh Slack; the placeholder path is Slack refusing chat.startStream."""
+    wire = SlackWire(TOKEN).start()
+    if path == "placeholder":
+        wire.fail["chat.startStream"] = "not_allowed"
+    log_dir = RESULTS / "slack_bench_log"
+    log_dir.mkdir(exist_ok=True)
+    (log_dir / "feedback.sqlite").unlink(missing_ok=True)
+    bot = create_slack_bot(
+        settings, service, client=WebClient(token=TOKEN, base_url=wire.api_url, timeout=30), log=AnswerLog(log_dir / "feedback.sqlite")
+    )
+    server, url = serve(bot)
+    try:
+        started = time.monotonic()
+        sent = burst(url, wire, texts)
+        wire.wait_for(lambda: all(_finished_at(wire, r["ts"]) is not None for r in sent), timeout=900, what="all answers")
+        wall = time.monotonic() - started
+    finally:
+        server.shutdown()
+        server.server_close()
+        bot.close()
+        wire.stop()
+    visible = [_visible_at(wire, r["ts"]) - r["sent"] for r in sent]
+    first_text = [_first_text_at(wire, r["ts"]) - r["sent"] for r in sent]
+    final = [_finished_at(wire, r["ts"]) - r["sent"] for r in sent]  # type: ignore[operator]
+    streamed = sum(1 for r in sent if "stream" in _bot_message(wire, r["ts"]))
+    return {
+        "mentions": len(texts),
+        "streamed_messages": streamed,
+        "statuses": sorted({r["status"] for r in sent}),
+        "ack_latency_s": summary([r["ack_s"] for r in sent]),
+        "ack_s_raw": [r["ack_s"] for r in sent],
+        "time_to_visible_s": summary(visible),
+        "time_to_first_text_s": summary(first_text),
+        "time_to_final_s": summary(final),
+        "wall_s": round(wall, 2),
+    }
 
 
-def _answer_time(wire: SlackWire, ts: str) -> float | None:
-    """When the placeholder in this question's thread was first edited into the answer."""
-    placeholder = [m["ts"] for m in wire.thread(CHANNEL, ts) if m["user"] == wire.bot_user_id]
-    edits = [c.at for c in wire.calls_to("chat.update") if c.params.get("ts") in placeholder]
-    return min(edits) if edits else None
+def _bot_message(wire: SlackWire, ts: str) -> dict[str, Any]:
+    return next(m for m in wire.thread(CHANNEL, ts) if m["user"] == wire.bot_user_id)
+
+
+def _visible_at(wire: SlackWire, ts: str) -> float:
+    """When the stream started or the placeholder was posted in this question's thread."""
+    return min(c.at for c in wire.calls_to("chat.startStream") + wire.calls_to("chat.postMessage") if c.params.get("thread_ts") == ts)
+
+
+def _has_text(call: Any) -> bool:
+    if call.method == "chat.update":
+        return any(b.get("type") == "section" for b in call.params.get("blocks") or [])
+    chunks = call.params.get("chunks") or []
+    return bool(call.params.get("markdown_text")) or any(c.get("type") == "markdown_text" and c.get("text") for c in chunks)
+
+
+def _first_text_at(wire: SlackWire, ts: str) -> float:
+    """When the first characters of the answer reached Slack: streamed text, or an edit that shows text."""
+    message = _bot_message(wire, ts)["ts"]
+    calls = [c for m in ("chat.appendStream", "chat.stopStream", "chat.update") for c in wire.calls_to(m)]
+    return min(c.at for c in calls if c.params.get("ts") == message and _has_text(c))
+
+
+def _finished_at(wire: SlackWire, ts: str) -> float | None:
+    """When the message was finished: the stream stopped, or the last edit of the placeholder."""
+    try:
+        message = _bot_message(wire, ts)
+    except StopIteration:
+        return None
+    if "stream" in message:
+        stops = [c.at for c in wire.calls_to("chat.stopStream") if c.params.get("ts") == message["ts"]]
+        return min(stops) if stops else None
+    if not any(b.get("type") == "context_actions" or "Not covered" in json.dumps(b) for b in message["blocks"]):
+        return None
+    return max(c.at for c in wire.calls_to("chat.update") if c.params.get("ts") == message["ts"])
 
 
 if __name__ == "__main__":

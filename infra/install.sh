@@ -3,11 +3,13 @@
 # environment in .venv, PyTorch 2.13.0 first (a CPU build is enough), then course-ta itself at the
 # versions CI tested (infra/constraints.txt; regenerate it with infra/update-constraints.sh).
 # Safe to re-run: what is already installed at the pinned version is left alone.
-# Usage: bash infra/install.sh [--test]     (--test also installs the test tools: pytest, ruff, mypy)
+# Usage: bash infra/install.sh [--test]     (--test also installs the test tools: pytest, ruff, mypy, selenium, chromium)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SYSTEM_PACKAGES=(ffmpeg espeak-ng libopus0 sox)
+# --test: a real headless browser for the instructor console's browser tests (Debian's chromium and its driver).
+[ "${1:-}" = "--test" ] && SYSTEM_PACKAGES+=(chromium chromium-driver)
 missing=()
 for package in "${SYSTEM_PACKAGES[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -57,9 +57,9 @@ class DrainingAnswerService(AnswerService):
                 self.answered += 1
                 self._idle.notify_all()
 
-    def _answer(self, question: str, history: Sequence[Turn], on_text: Callable[[str], None] | None) -> Answer:
+    def _answer(self, question: str, history: Sequence[Turn], on_text: Callable[[str], None] | None, hint: str | None = None) -> Answer:
         with self._tracked():
-            return super()._answer(question, history, on_text)
+            return super()._answer(question, history, on_text, hint)
 
     def drain(self, timeout: float) -> bool:
         """Refuse new questions; wait up to ``timeout`` s for those in flight. True when none is left."""

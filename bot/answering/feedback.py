@@ -3,7 +3,12 @@
 One SQLite file under the data dir (``feedback.sqlite``). It serves two purposes with one record:
 threads (is this reply in a thread the bot answered? what was said there before?) and evaluation
 (👍/👎 with the exact question, answer and citations, exported with ``course-ta feedback export``).
-Platform-neutral: Slack and Discord write the same rows, told apart by ``platform``.
+Platform-neutral: Slack and Discord write the same rows, told apart by ``platform``. The instructor
+console reads the same file, and its escalations table lives here too (``bot/answering/escalations.py``).
+
+Exports are meant to be opened in a spreadsheet, so every text cell a student could have typed is
+neutralised against formula injection (:func:`spreadsheet_safe`), and student ids can be replaced by
+their pseudonyms (``bot/answering/privacy.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +45,7 @@ CREATE TABLE IF NOT EXISTS answers (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS answers_by_thread ON answers (platform, channel, thread, created_at);
+CREATE INDEX IF NOT EXISTS answers_by_user ON answers (user);
 CREATE TABLE IF NOT EXISTS votes (
     answer_id TEXT NOT NULL REFERENCES answers(id),
     user TEXT NOT NULL,
@@ -48,7 +54,13 @@ CREATE TABLE IF NOT EXISTS votes (
     created_at REAL NOT NULL,
     PRIMARY KEY (answer_id, user)
 );
+CREATE INDEX IF NOT EXISTS votes_by_user ON votes (user);
 """
+# Columns added after the first release: answer logs written by an older version gain them on open.
+# asked_at: when the question was posted (for answer latency), when the front door knows it.
+_ADDED_COLUMNS = (("answers", "asked_at", "REAL"),)
+# Indexes over added columns, made once the columns exist. This one covers the console's per-day figures.
+_LATE_INDEXES = "CREATE INDEX IF NOT EXISTS answers_by_day ON answers (created_at, platform, grounded, asked_at);"
 
 EXPORT_FORMATS = ("jsonl", "csv")
 
@@ -111,9 +123,11 @@ class AnswerLog:
         with self._init_lock:
             if not self._ready:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                with sqlite3.connect(self.path) as db:
+                with sqlite3.connect(self.path, timeout=10.0) as db:
                     db.execute("PRAGMA journal_mode=WAL")
                     db.executescript(_SCHEMA)
+                    _add_missing_columns(db)
+                    db.executescript(_LATE_INDEXES)
                 self._ready = True
         db = sqlite3.connect(self.path, timeout=10.0)
         try:
@@ -122,14 +136,31 @@ class AnswerLog:
         finally:
             db.close()
 
-    def record_answer(self, platform: str, channel: str, thread: str, user: str | None, answer: Answer, message: str | None = None) -> str:
-        """Store a posted answer; returns its id (the value feedback buttons carry)."""
+    def record_answer(
+        self,
+        platform: str,
+        channel: str,
+        thread: str,
+        user: str | None,
+        answer: Answer,
+        message: str | None = None,
+        asked_at: float | None = None,
+    ) -> str:
+        """Store a posted answer; returns its id (the value feedback buttons carry).
+
+        ``asked_at`` (seconds since the epoch) is when the question was posted, for answer latency.
+        Slack's thread ts is the post time of the thread's first message, so a Slack thread's first
+        answer gets it from there when the caller does not say.
+        """
         answer_id = uuid.uuid4().hex
         citations = json.dumps([c.to_dict() for c in answer.citations], ensure_ascii=False)
+        now = time.time()
         with self._connect() as db:
+            if asked_at is None and platform == "slack":
+                asked_at = _slack_thread_start(db, channel, thread, now)
             db.execute(
                 "INSERT INTO answers (id, platform, channel, thread, message, user, question, answer, grounded, citations,"
-                " store, answerer, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " store, answerer, created_at, asked_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     answer_id,
                     platform,
@@ -143,10 +174,21 @@ class AnswerLog:
                     citations,
                     answer.store,
                     answer.answerer,
-                    time.time(),
+                    now,
+                    asked_at,
                 ),
             )
         return answer_id
+
+    def get(self, answer_id: str) -> dict[str, Any] | None:
+        """One logged answer as a dict (question, answer, where it was posted, who asked), or None."""
+        with self._connect() as db:
+            db.row_factory = sqlite3.Row
+            row = db.execute(
+                "SELECT id, platform, channel, thread, message, user, question, answer, grounded, created_at FROM answers WHERE id = ?",
+                (answer_id,),
+            ).fetchone()
+        return dict(row) if row is not None else None
 
     def set_message(self, answer_id: str, message: str) -> None:
         """Remember the platform message that shows the answer (known only after it was posted)."""
@@ -200,18 +242,70 @@ class AnswerLog:
         return [VoteRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), json.loads(r[10]), r[11], r[12]) for r in rows]
 
 
-def export_votes(records: list[VoteRecord], fmt: str) -> str:
-    """JSON lines (citations nested) or CSV (citations as a JSON column) for evaluation notebooks."""
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    for table, column, declaration in _ADDED_COLUMNS:
+        if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+            try:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            except sqlite3.OperationalError:  # another process added it first
+                if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+                    raise
+
+
+def _slack_thread_start(db: sqlite3.Connection, channel: str, thread: str, now: float) -> float | None:
+    """The thread's post time when this is its first answer (a later answer follows a later message)."""
+    try:
+        started = float(thread)
+    except ValueError:
+        return None
+    if not 0 < started <= now:
+        return None
+    earlier = db.execute(
+        "SELECT 1 FROM answers WHERE platform = 'slack' AND channel = ? AND thread = ? LIMIT 1", (channel, thread)
+    ).fetchone()
+    return None if earlier else started
+
+
+# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (tab and
+# carriage return too: some spreadsheets strip them and then read what follows as a formula).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell a spreadsheet shows as text: one starting like a formula gets a leading apostrophe (OWASP's advice).
+
+    Numbers and booleans pass unchanged, so a negative vote stays the number -1.
+    """
+    if isinstance(value, str) and value.lstrip(" ").startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """CSV with a header, every text cell passed through :func:`spreadsheet_safe`; nested values become JSON text first."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        flat = {key: json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value for key, value in row.items()}
+        writer.writerow({key: spreadsheet_safe(value) for key, value in flat.items()})
+    return out.getvalue()
+
+
+def export_votes(records: list[VoteRecord], fmt: str, pseudonym: Callable[[str | None], str | None] | None = None) -> str:
+    """JSON lines (citations nested) or CSV (citations as a JSON column) for evaluation notebooks.
+
+    ``pseudonym`` replaces the asker's and voter's ids (analytics never needs them in clear). CSV
+    cells are safe to open in a spreadsheet; JSON lines keep the text exactly as it was typed.
+    """
+    rows = []
+    for record in records:
+        row = record.to_dict()
+        if pseudonym is not None:
+            row["asker"], row["voter"] = pseudonym(row["asker"]), pseudonym(row["voter"])
+        rows.append(row)
     if fmt == "jsonl":
-        return "".join(json.dumps(record.to_dict(), ensure_ascii=False) + "\n" for record in records)
+        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     if fmt == "csv":
-        out = io.StringIO()
-        columns = list(VoteRecord.__dataclass_fields__)
-        writer = csv.DictWriter(out, fieldnames=columns)
-        writer.writeheader()
-        for record in records:
-            row = record.to_dict()
-            row["citations"] = json.dumps(row["citations"], ensure_ascii=False)
-            writer.writerow(row)
-        return out.getvalue()
+        return write_csv(rows, list(VoteRecord.__dataclass_fields__))
     raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")

@@ -10,6 +10,7 @@ because a student must always be told why the bot did not answer.
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections import OrderedDict, deque
@@ -129,3 +130,32 @@ class SeenEvents:
                 if key:
                     self._seen[key] = now
             return True
+
+
+# Characters a question may arrive with that carry no text a search could use, and that break the
+# tokenizer (lone surrogates: what undecodable bytes become under ``surrogateescape``) or can disguise
+# text (bidirectional overrides, zero-width characters): C0/C1 controls other than whitespace, lone
+# surrogates, invisible format characters, and U+FFFD, the mark a decoder leaves for an undecodable byte.
+_UNREADABLE = re.compile(
+    "[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"
+    "\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\ufffd"
+    "\ud800-\udfff\U000e0000-\U000e007f]+"
+)
+
+
+@dataclass(frozen=True)
+class CleanText:
+    """A question's readable text (whitespace collapsed) and whether anything unreadable was taken out."""
+
+    text: str
+    removed: bool
+
+
+def clean_text(text: str) -> CleanText:
+    """``text`` without control, invisible-format and undecodable characters, whitespace collapsed to single spaces.
+
+    Never raises, whatever the string holds (NULs, lone surrogates, RTL overrides), and the result always
+    encodes as UTF-8, so it is safe to search, log, print and send back to a chat platform.
+    """
+    stripped = _UNREADABLE.sub("", text or "")
+    return CleanText(" ".join(stripped.split()), len(stripped) != len(text or ""))

@@ -8,10 +8,16 @@ Models load once, in :meth:`warm_up`, so the first student does not wait for the
 
 from __future__ import annotations
 
+import copy
+import logging
 import re
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 
+from bot.answering.answer_cache import AnswerCache, cache_key, index_version, settings_fingerprint
+from bot.answering.answer_pool import WorkPool
+from bot.answering.guards import clean_text
 from pipelines.domain import Answer, Turn
 from pipelines.llm.llm_answerer import LLMAnswerer, StreamSink
 from pipelines.search.query import build_query_pipeline, query_inputs
@@ -26,6 +32,7 @@ class QuestionError(ValueError):
 # Follow-ups lean on the previous question: "what about the second one?", "and in PyTorch?"
 _REFERRING = re.compile(r"\b(it|its|that|this|those|these|they|them|one|ones|same|above|previous|again|else|more)\b", re.I)
 FOLLOW_UP_MAX_WORDS = 8
+logger = logging.getLogger(__name__)
 
 
 class AnswerService:
@@ -37,6 +44,12 @@ class AnswerService:
         self.pipeline = build_query_pipeline(settings, self.bundle)
         self._lock = threading.Lock()
         self._warm = False
+        # The answer pool and cache (see submit): shared by every front door that holds this service.
+        self.pool = WorkPool(settings.answer_pool_size, "course-ta-answer")
+        self.cache = AnswerCache(settings.answer_cache_size, settings.answer_cache_ttl_s)
+        self._fingerprint = settings_fingerprint(settings)
+        self._pending: dict[str, Future[Answer]] = {}
+        self._pending_lock = threading.RLock()  # a Future already done runs its callback (which takes this lock) inside submit
 
     def warm_up(self) -> None:
         """Load the models once (idempotent), so the first question does not pay for it."""
@@ -47,11 +60,19 @@ class AnswerService:
 
                     torch.set_num_threads(self.settings.serving_torch_threads)
                 self.pipeline.warm_up()
+                self._prime()
                 self._warm = True
 
     def validate(self, question: str) -> str:
-        """The question with whitespace collapsed; :class:`QuestionError` (for the user) when empty or too long."""
-        cleaned = " ".join((question or "").split())
+        """The question cleaned (control, invisible and undecodable characters dropped, whitespace collapsed);
+        :class:`QuestionError` (for the user) when nothing readable is left or it is too long."""
+        readable = clean_text(question)
+        cleaned = readable.text
+        if not cleaned and readable.removed:
+            raise QuestionError(
+                "The question has no readable text (only invisible characters or bytes that are not valid UTF-8). "
+                "Ask something about the lectures, e.g. \u201cWhat is a tokenizer?\u201d"
+            )
         if not cleaned:
             raise QuestionError("The question is empty. Ask something about the lectures, e.g. \u201cWhat is a tokenizer?\u201d")
         limit = self.settings.max_question_chars
@@ -67,9 +88,13 @@ class AnswerService:
             return f"{history[-1].question} {question}"
         return question
 
-    def answer(self, question: str, history: Sequence[Turn] = ()) -> Answer:
-        """The answer to ``question``; ``history`` (earlier turns of the thread) steers follow-ups."""
-        return self._answer(question, history, None)
+    def answer(self, question: str, history: Sequence[Turn] = (), hint: str | None = None) -> Answer:
+        """The answer to ``question``; ``history`` (earlier turns of the thread) steers follow-ups.
+
+        ``hint`` names a graded assignment the course answers in hint mode: an LLM explains and
+        points to the lectures but never writes the solution (the offline answer only quotes lectures).
+        """
+        return self._answer(question, history, None, hint)
 
     def answer_stream(self, question: str, history: Sequence[Turn] = (), on_text: Callable[[str], None] | None = None) -> Answer:
         """Like :meth:`answer`, and ``on_text`` receives the answer text as it is written.
@@ -81,7 +106,7 @@ class AnswerService:
         """
         return self._answer(question, history, on_text)
 
-    def _answer(self, question: str, history: Sequence[Turn], on_text: Callable[[str], None] | None) -> Answer:
+    def _answer(self, question: str, history: Sequence[Turn], on_text: Callable[[str], None] | None, hint: str | None = None) -> Answer:
         cleaned = self.validate(question)
         self.warm_up()
         if self.bundle.store.count_documents() == 0:
@@ -97,6 +122,8 @@ class AnswerService:
         streamed = False
         if isinstance(self.pipeline.get_component("answerer"), LLMAnswerer):  # only an LLM uses thread history and streams
             data["answerer"]["history"] = list(history)
+            if hint:
+                data["answerer"]["hint_topic"] = hint
             if on_text is not None:
                 data["answerer"]["on_text"] = StreamSink(on_text)
                 streamed = True
@@ -104,3 +131,106 @@ class AnswerService:
         if on_text is not None and not streamed:
             on_text(answer.text)
         return answer
+
+    # -- the answer pool and cache -------------------------------------------------------------
+
+    def submit(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        on_queued: Callable[[int], None] | None = None,
+        hint: str | None = None,
+    ) -> Future[Answer]:
+        """The answer to ``question`` as a Future, computed in the bounded answer pool (one worker per core).
+
+        Every failure comes through the Future: :class:`QuestionError` (for the user) or whatever
+        the search raised. A question answered before, in the same thread history, against the same
+        index and settings, is answered from the cache (the Future is already done); the same
+        question asked while it is being answered shares that answer. When every worker is busy,
+        ``on_queued(n_ahead)`` is called in the caller's thread before this returns, with the number
+        of questions waiting in front of this one (0: it is next). Reading the index version is a
+        file stat for the embedded store and one count request for Elasticsearch. ``hint`` is as in
+        :meth:`answer` (and part of the cache key).
+        """
+        turns = list(history)
+        try:
+            cleaned = self.validate(question)
+            fingerprint = f"{self._fingerprint}|hint:{hint}" if hint else self._fingerprint
+            key = cache_key(cleaned, turns, index_version(self.bundle), fingerprint) if self.cache.enabled else None
+        except Exception as error:
+            return _failed(error)
+        if key is None:
+            return self.pool.submit(self._answer, cleaned, turns, None, hint, on_queued=on_queued)
+        cached = self.cache.get(key, cleaned)
+        if cached is not None:
+            done: Future[Answer] = Future()
+            done.set_result(cached)
+            return done
+        with self._pending_lock:
+            running = self._pending.get(key)
+            if running is None:
+                running = self.pool.submit(self._answer_and_keep, cleaned, turns, key, hint, on_queued=on_queued)
+                self._pending[key] = running
+                running.add_done_callback(lambda _: self._forget_pending(key))
+                return running
+        return _asked_as(running, cleaned)
+
+    def queue_depth(self) -> int:
+        """Questions waiting for a free worker of the answer pool right now."""
+        return self.pool.queue_depth()
+
+    def close(self) -> None:
+        """Stop the answer pool: questions not started are cancelled, those being answered finish."""
+        self.pool.shutdown(wait=False)
+
+    def _answer_and_keep(self, question: str, history: list[Turn], key: str, hint: str | None = None) -> Answer:
+        answer = self._answer(question, history, None, hint)
+        self.cache.put(key, answer)
+        return answer
+
+    def _forget_pending(self, key: str) -> None:
+        with self._pending_lock:
+            self._pending.pop(key, None)
+
+    def _prime(self) -> None:
+        """Build what the pipeline otherwise builds lazily on the first question, before questions run concurrently.
+
+        The tokenizer sets its truncation and padding on first use (changing them while another
+        thread encodes fails with "Already borrowed"), and the embedded store builds its vector
+        matrix, BM25 index and filter masks on first use without a lock. Neither needs a lock once
+        built, so answers run in parallel without one. A failure here is left for the first question.
+        """
+        try:
+            embedding = self.pipeline.get_component("text_embedder").run(text="warm up")["embedding"]
+            if self.bundle.name != "embedded" or self.bundle.store.count_documents() == 0:
+                return
+            names = set(self.pipeline.graph.nodes)
+            if "dense_retriever" in names:
+                self.pipeline.get_component("dense_retriever").run(query_embedding=embedding)
+            if "bm25_retriever" in names:
+                self.pipeline.get_component("bm25_retriever").run(query="warm up")
+        except Exception as error:
+            logger.warning("could not prepare the search before the first question: %s", error)
+
+
+def _failed(error: BaseException) -> Future[Answer]:
+    future: Future[Answer] = Future()
+    future.set_exception(error)
+    return future
+
+
+def _asked_as(running: Future[Answer], question: str) -> Future[Answer]:
+    """A Future for another student's identical question: the same answer, titled with their wording."""
+    mine: Future[Answer] = Future()
+
+    def copy_over(done: Future[Answer]) -> None:
+        error = done.exception()
+        if error is not None:
+            mine.set_exception(error)
+            return
+        answer = copy.deepcopy(done.result())
+        answer.question = question
+        mine.set_result(answer)
+
+    running.add_done_callback(copy_over)
+    return mine

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from pipelines.corpus.sources.registry import kind_of, normalise_location
-from pipelines.corpus.sources.video_ref import LOCAL
+from pipelines.corpus.sources.registry import SourceLocationError, check_location, normalise_location
 from pipelines.freshness.ledger import Ledger
 from pipelines.settings import load_settings
 
@@ -23,14 +21,13 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Record the source as scheduled (a folder ingested by hand before starts being polled)."""
+    """Record the source as scheduled (a folder ingested by hand before starts being polled); exit 2 for a location it cannot follow."""
+    try:
+        kind, location = check_location(list(args.location))
+    except SourceLocationError as error:
+        print(f"course-ta: add-source: {error}", file=sys.stderr)
+        return 2
     settings = load_settings()
-    raw = " ".join(args.location)
-    kind = kind_of(args.location[0])
-    location = normalise_location(raw if kind != LOCAL else args.location[0])
-    if kind == LOCAL and not Path(location).exists():
-        print(f"course-ta: no such file or folder: {location}", file=sys.stderr)
-        return 1
     ledger = Ledger.open(settings)
     try:
         known = {s.source_id for s in ledger.sources(scheduled_only=True)}

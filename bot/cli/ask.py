@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from bot.answering.service import AnswerService, QuestionError
 from pipelines.domain import Answer, format_timestamp
@@ -23,8 +24,17 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+NOT_INDEXED = (
+    "nothing is indexed yet, so there is nothing to answer from; run `course-ta ingest PATH` (or `course-ta demo` to try the sample course)"
+)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Print one answer (text or ``--json``) or a batch of JSON lines; exit 2 on bad arguments or an unusable question."""
+    """Print one answer (text or ``--json``) or a batch of JSON lines.
+
+    Exit 0 answered; 1 when a batch had unusable lines; 2 for bad arguments, an unusable question, or an
+    empty index (the store holds nothing yet: the message says how to fill it).
+    """
     if args.question is None and args.batch is None:
         print("course-ta ask: give a question (or --batch FILE)", file=sys.stderr)
         return 2
@@ -39,6 +49,11 @@ def run(args: argparse.Namespace) -> int:
     except QuestionError as error:
         print(f"course-ta ask: {error}", file=sys.stderr)
         return 2
+    if answer.answerer == "none":
+        if args.json:
+            print(json.dumps(answer.to_dict(), ensure_ascii=False))
+        print(f"course-ta ask: {NOT_INDEXED}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
@@ -46,27 +61,49 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lines(stream: BinaryIO | TextIO) -> Iterator[tuple[str, bool]]:
+    """Each line as text and whether it was valid UTF-8; undecodable bytes become U+FFFD, never an exception.
+
+    Lines are decoded one at a time, so a bad byte spoils only its own line, not the rest of the batch.
+    """
+    for raw in stream:
+        if isinstance(raw, bytes):
+            try:
+                yield raw.decode("utf-8").rstrip("\r\n"), True
+            except UnicodeDecodeError:
+                yield raw.decode("utf-8", errors="replace").rstrip("\r\n"), False
+        else:  # a text stream (no binary buffer underneath): lone surrogates mark what did not decode
+            text = raw.rstrip("\r\n")
+            printable = text.encode("utf-8", errors="replace").decode("utf-8")
+            yield printable, printable == text
+
+
 def _run_batch(service: AnswerService, source: str) -> int:
     """Models load once; one JSON object per line; a bad line gets an error object, not an abort."""
     with ExitStack() as stack:
         if source == "-":
-            stream: TextIO = sys.stdin
+            stream: BinaryIO | TextIO = getattr(sys.stdin, "buffer", sys.stdin)
         else:
             try:
-                stream = stack.enter_context(Path(source).open(encoding="utf-8"))
+                stream = stack.enter_context(Path(source).open("rb"))
             except OSError as error:
                 print(f"course-ta ask: cannot read {source}: {error.strerror}", file=sys.stderr)
                 return 2
         failures = 0
-        for line in stream:
-            question = line.rstrip("\n")
+        for number, (question, decoded) in enumerate(_lines(stream), start=1):
             if not question.strip():
                 continue
             try:
-                print(json.dumps(service.answer(question).to_dict(), ensure_ascii=False), flush=True)
+                answer = service.answer(question)
             except QuestionError as error:
                 failures += 1
-                print(json.dumps({"question": question[:200], "error": str(error)}, ensure_ascii=False), flush=True)
+                reason = str(error) if decoded else f"line {number} is not valid UTF-8 text. {error}"
+                print(json.dumps({"question": question[:200], "error": reason}, ensure_ascii=False), flush=True)
+                continue
+            if answer.answerer == "none":
+                print(f"course-ta ask: {NOT_INDEXED}", file=sys.stderr)
+                return 2
+            print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
     return 1 if failures else 0
 
 

@@ -86,7 +86,7 @@ def run_add(args: argparse.Namespace) -> int:
     save_catalog(updated, path)
     print(f"added course {course.id!r} to {path}; its data dir is {course.data_dir(settings.data_dir)}")
     if course.sources:
-        print(f"next: course-ta --course {course.id} add-source {course.sources[0]} && course-ta --course {course.id} sync")
+        print(f"next: course-ta add-source {course.sources[0]} --course {course.id} && course-ta sync --course {course.id}")
     return 0
 
 

@@ -25,7 +25,7 @@ def run_invite_url(args: argparse.Namespace) -> int:
     overrides = {"discord_client_id": args.client_id} if args.client_id is not None else {}
     if args.guild is not None:
         overrides["discord_test_guild_id"] = args.guild  # validated as a snowflake like the setting
-    settings = load_settings(**overrides)
+    settings = load_settings(deployment=True, **overrides)
     if not settings.discord_client_id:
         print(
             "course-ta discord invite-url: no client id: pass --client-id ID or set COURSE_TA_DISCORD_CLIENT_ID "

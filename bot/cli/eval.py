@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.cli.eval_answers import add_answer_arguments, run_answers
 from pipelines.search.calibration import MAX_FALSE_DECLINES, calibrate, effective_min_relevance
 from pipelines.search.query import RetrievalMode
 from pipelines.settings import load_settings
@@ -30,7 +31,7 @@ CONFIGURATIONS = tuple(MODES)
 def register(subcommands: argparse._SubParsersAction) -> None:
     """Add ``course-ta eval`` and its options to the command line."""
     parser = subcommands.add_parser("eval", help="evaluate search and answers on a dev question file")
-    parser.add_argument("--questions", required=True, type=Path, help='JSONL: {"question", "video_id", "start_s", "end_s"} per line')
+    parser.add_argument("--questions", type=Path, help='JSONL: {"question", "video_id", "start_s", "end_s"} per line')
     parser.add_argument(
         "--compare", default="hybrid", help=f"comma-separated configurations from {', '.join(CONFIGURATIONS)} (default hybrid)"
     )
@@ -44,6 +45,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         default=MAX_FALSE_DECLINES,
         help=f"with --calibrate: most answerable questions a threshold may decline (default {MAX_FALSE_DECLINES})",
     )
+    add_answer_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -58,7 +60,12 @@ def _progress(name: str) -> Callable[[int, int], None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Evaluate each ``--compare`` configuration and print the table; exit 2 on bad arguments, a bad file or an empty index."""
+    """Evaluate each ``--compare`` configuration (or ``--answers``) and print the table; exit 2 on bad arguments, a bad file or an empty index."""
+    if args.answers is not None:
+        return run_answers(args)
+    if args.questions is None:
+        print("course-ta eval: give --questions FILE (search) or --answers FILE (answer models)", file=sys.stderr)
+        return 2
     names = [n.strip() for n in args.compare.split(",") if n.strip()]
     unknown = [n for n in names if n not in CONFIGURATIONS]
     if unknown or not names:

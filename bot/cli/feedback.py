@@ -1,4 +1,8 @@
-"""``course-ta feedback export``: the students' 👍/👎 with question, answer and citations, for evaluation."""
+"""``course-ta feedback export``: the students' 👍/👎 with question, answer and citations, for evaluation.
+
+Student ids are exported as pseudonyms (``bot/answering/privacy.py``), and CSV cells are safe to open
+in a spreadsheet (a question typed as a formula stays text).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.answering.feedback import EXPORT_FORMATS, AnswerLog, export_votes
+from bot.answering.privacy import Pseudonyms
 from pipelines.settings import load_settings
 
 
@@ -37,7 +42,7 @@ def run_export(args: argparse.Namespace) -> int:
         records = []
     else:
         records = AnswerLog(settings.feedback_db_path).votes(since)
-    text = export_votes(records, args.format)
+    text = export_votes(records, args.format, pseudonym=Pseudonyms(settings.data_dir))
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text, encoding="utf-8")

@@ -7,6 +7,7 @@ Point ``COURSE_TA_EMBEDDING_MODEL`` at the printed path and re-run ``course-ta i
 document ids include the model, so every chunk is re-embedded and the old vectors are removed.
 ``--reranker`` trains a cross-encoder for the optional rerank stage from the same triplets
 instead (``pipelines.training.reranker_finetune``); it is used through ``COURSE_TA_RERANKER_MODEL``.
+``--llm --data FILE`` fine-tunes the answer LLM instead (LoRA, from ``course-ta llm-data`` examples).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import math
 import sys
 from pathlib import Path
 
+from bot.cli.finetune_llm import add_llm_arguments, run_llm
 from pipelines.settings import load_settings
 from pipelines.training.triplets import read_triplets
 
@@ -24,12 +26,13 @@ from pipelines.training.triplets import read_triplets
 def register(subcommands: argparse._SubParsersAction) -> None:
     """Add ``course-ta finetune`` and its options to the command line."""
     parser = subcommands.add_parser("finetune", help="fine-tune the embedding model on mined triplets")
-    parser.add_argument("--triplets", required=True, type=Path, help="JSONL from `course-ta triplets`")
+    parser.add_argument("--triplets", type=Path, help="JSONL from `course-ta triplets`")
     parser.add_argument("--name", default="", help="model folder under DATA_DIR/models (default course-minilm, or course-reranker)")
     parser.add_argument("--reranker", action="store_true", help="train a cross-encoder reranker instead of the embedding model")
     parser.add_argument("--epochs", type=float, default=1.0)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--learning-rate", type=float, default=5e-5)
+    parser.add_argument("--batch-size", type=int, default=0, help="default 32 (embeddings, reranker) or 4 (--llm)")
+    parser.add_argument("--learning-rate", type=float, default=0.0, help="default 5e-5 (embeddings, reranker) or 2e-4 (--llm LoRA)")
+    add_llm_arguments(parser)
     parser.add_argument("--cached", action="store_true", help="CachedMultipleNegativesRankingLoss (big batches, constant memory)")
     parser.add_argument("--mini-batch-size", type=int, default=16, help="with --cached: texts embedded at once")
     parser.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0 = the epochs decide)")
@@ -44,9 +47,17 @@ def validation_video(video_id: str, share: float) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train the embedding model (or ``--reranker``) on the triplets and print where it was saved; exit 2 on bad input."""
+    """Train the embedding model (or ``--reranker``, or ``--llm``) and print where it was saved; exit 2 on bad input."""
+    if args.llm:
+        return run_llm(args)
     from pipelines.training.finetune import FinetuneConfig, finetune
     from pipelines.training.reranker_finetune import train_reranker
+
+    if args.triplets is None:
+        print("course-ta finetune: give --triplets FILE (or --llm --data FILE for the answer model)", file=sys.stderr)
+        return 2
+    args.batch_size = args.batch_size or 32
+    args.learning_rate = args.learning_rate or 5e-5
 
     try:
         triplets = read_triplets(args.triplets)

@@ -12,8 +12,9 @@ import logging
 import discord
 from discord import app_commands
 
+from bot.answering.course_desk import CourseDesk
 from bot.answering.service import AnswerService
-from bot.discord import ask, summary_command, voice_commands
+from bot.discord import ask, escalation, summary_command, voice_commands
 from bot.discord.context import CourseTA, CourseTAClient
 from bot.discord.error_reply import reply_error
 from bot.discord.guards import GuardRejected
@@ -23,7 +24,7 @@ from voice.render import VoiceRenderer
 logger = logging.getLogger(__name__)
 
 FAILURE_MESSAGE = "Something went wrong while handling that command. Please try again; if it keeps failing, tell the course staff."
-COMMAND_MODULES = (ask, summary_command, voice_commands)
+COMMAND_MODULES = (ask, summary_command, voice_commands, escalation)
 
 
 def bot_intents(follow_ups: bool) -> discord.Intents:
@@ -129,6 +130,7 @@ def build_bot(
     renderer: VoiceRenderer | None = None,
     voice_client_class: type[discord.VoiceClient] = discord.VoiceClient,
     sync: bool = True,
+    desk: CourseDesk | None = None,
 ) -> CourseTABot:
     """The bot as ``course-ta serve discord`` runs it; every argument past ``settings`` is for reuse."""
-    return CourseTABot(CourseTA(settings, service, renderer, voice_client_class), sync=sync)
+    return CourseTABot(CourseTA(settings, service, renderer, voice_client_class, desk), sync=sync)

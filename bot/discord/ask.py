@@ -1,17 +1,22 @@
 """``/ask``, ``/sources``, the "Play in voice" button and follow-up replies.
 
 ``/ask`` acknowledges first (a deferral is one quick HTTP call) and only then does the slow work in
-threads: answer, then clip. The followup carries the answer embed(s), the sources as links to the
-exact second, and the clip as an Ogg/Opus attachment. With ``speak:True`` (or the button) the clip
-is also queued in the caller's voice channel.
+threads. When every answer worker is busy the deferred response says so ("Queued, 2 ahead"). The
+text goes out as soon as the answer exists: the answer embed(s) with the sources as links to the
+exact second. The clip, rendered meanwhile in the voice pool, follows as a second message: a Discord
+voice message, or a plain ``.ogg`` attachment where Discord refuses one (``COURSE_TA_DISCORD_CLIP_MODE``).
+With ``speak:True`` (or the button) the clip is also queued in the caller's voice channel. ``/ask``
+works in servers, in DMs with the bot and, installed by a user, wherever that server allows external apps.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -22,9 +27,12 @@ from bot.discord.audio_source import ClipSourceError, clip_source
 from bot.discord.context import CourseTA, CourseTAClient
 from bot.discord.embeds import VoiceNote, answer_embeds, clip_text, error_embed, sources_embed
 from bot.discord.error_reply import reply_error
+from bot.discord.escalation import with_ask_ta
 from bot.discord.guards import GuardRejected
+from bot.discord.voice_message import VoiceAttachment, channel_route, followup_route, is_refusal, send_voice_message
 from bot.discord.voice_queue import VoiceUnavailable, caller_voice_channel
-from pipelines.domain import Answer, Turn
+from pipelines.domain import Answer
+from voice.encoding import AudioDecodeError
 from voice.render import Clip
 
 logger = logging.getLogger(__name__)
@@ -32,7 +40,13 @@ logger = logging.getLogger(__name__)
 ANSWER_FAILED = (
     "Sorry, I couldn't search the lectures just now ({reason}). Please try again in a minute; if it keeps happening, tell the course staff."
 )
-CLIP_EXPIRED = "That clip is no longer in my memory (I keep the most recent ones). Ask again to hear it."
+CLIP_EXPIRED = "That clip isn't ready yet or is no longer in my memory (I keep the most recent ones). Ask again to hear it."
+CLIP_FILENAME = "answer.ogg"
+
+
+def queued_text(ahead: int) -> str:
+    """What the deferred response says while the question waits for a free answer worker."""
+    return f"\N{HOURGLASS WITH FLOWING SAND} Queued, {ahead} ahead — every answer worker is busy; yours starts as soon as one is free."
 
 
 class PlayButton(discord.ui.DynamicItem[discord.ui.Button], template=r"course-ta:play:(?P<key>[0-9a-f]{16})"):
@@ -86,19 +100,61 @@ def thread_ids(channel: object) -> list[int]:
     return [channel.id] if isinstance(channel, discord.Thread) else []
 
 
-async def answer_and_clip(ta: CourseTA, question: str, history: list[Turn]) -> tuple[Answer | None, Clip | None, str | None]:
-    """(answer, clip, error message). Unexpected failures are logged and turned into a sentence."""
+async def settle(pending: asyncio.Future[Answer], question: str) -> tuple[Answer | None, str | None]:
+    """(answer, error message). Unexpected failures are logged and turned into a sentence."""
     try:
-        answer = await ta.answer(question, history)
+        return await pending, None
     except QuestionError as error:
-        return None, None, str(error)
+        return None, str(error)
     except Exception as error:  # the store is down, a model failed: tell the student, log the detail
         logger.exception("answering %r failed", question[:80])
-        return None, None, ANSWER_FAILED.format(reason=failure_reason(error))
-    clip = await ta.speak(answer.text)
+        return None, ANSWER_FAILED.format(reason=failure_reason(error))
+
+
+async def finished_clip(pending: asyncio.Future[Clip]) -> Clip:
+    """The clip, with a failure logged (a missing clip never stops the answer)."""
+    clip = await pending
     if not clip.ok:
         logger.warning("no voice clip: %s", clip.error)
-    return answer, clip, None
+    return clip
+
+
+def clip_file(clip: Clip) -> discord.File:
+    """The clip as a plain Ogg/Opus attachment (the fallback, and the ``with_text`` mode)."""
+    assert clip.ogg is not None
+    return discord.File(io.BytesIO(clip.ogg), filename=CLIP_FILENAME, description=clip_text(f"Spoken answer: {clip.text}", 1024))
+
+
+async def voice_attachment(clip: Clip) -> VoiceAttachment | None:
+    """Duration and waveform measured on the clip (decoding takes a moment, so off the event loop); None when unreadable."""
+    assert clip.ogg is not None
+    try:
+        return await asyncio.to_thread(VoiceAttachment.from_ogg, clip.ogg)
+    except AudioDecodeError as error:
+        logger.warning("clip not readable for a voice message (%s); sending it as a file", error)
+        return None
+
+
+async def post_clip(
+    ta: CourseTA,
+    http: discord.http.HTTPClient,
+    route: discord.http.Route,
+    send_file: Callable[[discord.File], Awaitable[object]],
+    clip: Clip,
+    **extra: Any,
+) -> None:
+    """Post the clip after the text: a voice message on ``route``, else (mode, refusal) a file through ``send_file``."""
+    if ta.settings.discord_clip_mode == "voice_message":
+        attachment = await voice_attachment(clip)
+        if attachment is not None:
+            try:
+                await send_voice_message(http, route, attachment, **extra)
+                return
+            except discord.HTTPException as error:
+                if not is_refusal(error):
+                    raise
+                logger.info("Discord refused the clip as a voice message (%s); sending it as a file", error)
+    await send_file(clip_file(clip))
 
 
 def failure_reason(error: BaseException) -> str:
@@ -110,7 +166,7 @@ def failure_reason(error: BaseException) -> str:
 
 
 def answer_payloads(answer: Answer, clip: Clip | None) -> tuple[list[discord.Embed], list[discord.File], str | None]:
-    """Embeds, the clip file (none when there is no clip) and the clip key for the play button."""
+    """Embeds, the clip file (none when there is no clip) and the clip key for the play button (``with_text`` mode)."""
     note = (
         VoiceNote(clip.backend, clip.voice)
         if clip is not None and clip.ok
@@ -119,11 +175,14 @@ def answer_payloads(answer: Answer, clip: Clip | None) -> tuple[list[discord.Emb
     embeds = answer_embeds(answer, note)
     if clip is None or not clip.ok or not clip.ogg:
         return embeds, [], None
-    return (
-        embeds,
-        [discord.File(io.BytesIO(clip.ogg), filename="answer.ogg", description=clip_text(f"Spoken answer: {clip.text}", 1024))],
-        secrets.token_hex(8),
-    )
+    return embeds, [clip_file(clip)], secrets.token_hex(8)
+
+
+def text_first_payloads(answer: Answer, voice_enabled: bool) -> tuple[list[discord.Embed], str | None]:
+    """Embeds saying the clip follows, and the key the clip will be kept under (None when voice is off)."""
+    if not voice_enabled:
+        return answer_embeds(answer, VoiceNote(None, None, "voice is disabled")), None
+    return answer_embeds(answer, VoiceNote.coming()), secrets.token_hex(8)
 
 
 def play_view(key: str | None) -> discord.ui.View:
@@ -134,14 +193,33 @@ def play_view(key: str | None) -> discord.ui.View:
     return view
 
 
-async def ask_command(interaction: discord.Interaction[CourseTAClient], question: str, speak: bool = False) -> None:
-    """Defer at once, then answer and speak in threads; the followup carries embeds, sources and the clip."""
+async def ask_command(
+    interaction: discord.Interaction[CourseTAClient], question: str, speak: bool = False, course: str | None = None
+) -> None:
+    """Defer at once; say so while queued; post the text as soon as it exists, then the clip as a second message.
+
+    With several courses the question goes to the ``course`` option's course, else the channel's or
+    server's, else the student's last one; a course with private answers gets an ephemeral reply.
+    """
     ta = interaction.client.ta
     try:
         cleaned = ta.service.validate(question)
     except QuestionError as error:
         await interaction.response.send_message(embed=error_embed(str(error)), ephemeral=True)
         return
+    ticket = await asyncio.to_thread(
+        ta.desk.discord,
+        str(interaction.user.id),
+        str(interaction.guild_id) if interaction.guild_id else None,
+        str(interaction.channel_id) if interaction.channel_id else None,
+        cleaned,
+        course,
+    )
+    if ticket.service is None:
+        await interaction.response.send_message(embed=error_embed(ticket.refusal), ephemeral=True)
+        return
+    cleaned = ticket.question or cleaned
+    private = ticket.private
     ta.guards.charge(interaction.user.id)
     voice_channel, voice_problem = None, None
     if speak:
@@ -149,21 +227,62 @@ async def ask_command(interaction: discord.Interaction[CourseTAClient], question
             voice_channel = caller_voice_channel(interaction.user)
         except VoiceUnavailable as error:
             voice_problem = str(error)
-    await interaction.response.defer(thinking=True)
+    await interaction.response.defer(thinking=True, ephemeral=private)
 
     channel_ids = [interaction.channel_id, *thread_ids(interaction.channel)]
     history = ta.conversations.history(*channel_ids) or []
-    answer, clip, problem = await answer_and_clip(ta, cleaned, history)
+    pending, ahead = await ta.ask(cleaned, history, ticket)
+    queued = ahead is not None
+    if ahead is not None:
+        try:  # replaces "thinking…"; the answer later replaces this notice
+            await interaction.edit_original_response(content=queued_text(ahead))
+        except discord.HTTPException as error:
+            logger.warning("could not show the queue position: %s", error)
+            queued = False
+    answer, problem = await settle(pending, cleaned)
     if answer is None:
-        await interaction.followup.send(embed=error_embed(problem or "No answer."))
+        if queued:
+            await interaction.edit_original_response(content=None, embed=error_embed(problem or "No answer."))
+        else:
+            await interaction.followup.send(embed=error_embed(problem or "No answer."))
         return
-    embeds, files, key = answer_payloads(answer, clip)
-    sent: list[discord.WebhookMessage] = [await interaction.followup.send(embed=embeds[0], view=play_view(key), files=files, wait=True)]
+
+    voice_on = ta.settings.voice_enabled
+    clip_pending = ta.speak(answer.text, ticket) if voice_on else None  # renders while the text is posted
+    if ta.settings.discord_clip_mode == "with_text" and clip_pending is not None:
+        clip: Clip | None = await finished_clip(clip_pending)
+        embeds, files, key = answer_payloads(answer, clip)
+    else:
+        clip = None
+        embeds, key = text_first_payloads(answer, voice_on)
+        files = []
+    view = with_ask_ta(play_view(key), ta.settings)
+    first: discord.Message
+    if queued:
+        first = await interaction.edit_original_response(content=None, embed=embeds[0], view=view, attachments=files)
+    else:
+        first = await interaction.followup.send(embed=embeds[0], view=view, files=files, wait=True, ephemeral=private)
+    sent: list[discord.Message] = [first]
     for embed in embeds[1:]:
-        sent.append(await interaction.followup.send(embed=embed, wait=True))
+        sent.append(await interaction.followup.send(embed=embed, wait=True, ephemeral=private))
     ta.conversations.record([m.id for m in sent], history, answer, also=thread_ids(interaction.channel))
     ta.conversations.remember_last(interaction.channel_id or 0, interaction.user.id, answer)
-    if key is not None and clip is not None:
+
+    if clip is None and clip_pending is not None:
+        clip = await finished_clip(clip_pending)
+        if key is not None and clip.ok:
+            ta.conversations.keep_clip(key, clip)  # before posting: the button works as soon as the clip is heard
+        if clip.ok and private:  # a voice message cannot be ephemeral: the clip goes as a file only the student sees
+            await interaction.followup.send(file=clip_file(clip), wait=True, ephemeral=True)
+        elif clip.ok:
+            await post_clip(
+                ta,
+                interaction.client.http,
+                followup_route(interaction.application_id, interaction.token),
+                lambda file: interaction.followup.send(file=file, wait=True),
+                clip,
+            )
+    if key is not None and clip is not None and clip.ok:
         ta.conversations.keep_clip(key, clip)
     if speak:
         if voice_problem or voice_channel is None or clip is None:
@@ -209,18 +328,45 @@ async def on_follow_up(ta: CourseTA, message: discord.Message) -> None:
         await message.reply(str(error), mention_author=False, delete_after=15)
         return
     async with message.channel.typing():
-        answer, clip, problem = await answer_and_clip(ta, question, history)
+        pending, _ = await ta.ask(question, history)
+        answer, problem = await settle(pending, question)
     if answer is None:
         await message.reply(embed=error_embed(problem or "No answer."), mention_author=False)
         return
-    embeds, files, key = answer_payloads(answer, clip)
+    voice_on = ta.settings.voice_enabled
+    clip_pending = ta.speak(answer.text) if voice_on else None
+    clip: Clip | None = None
+    if ta.settings.discord_clip_mode == "with_text" and clip_pending is not None:
+        clip = await finished_clip(clip_pending)
+        embeds, files, key = answer_payloads(answer, clip)
+    else:
+        embeds, key = text_first_payloads(answer, voice_on)
+        files = []
     sent = [await message.reply(embed=embeds[0], view=play_view(key), mention_author=False, files=files)]
     for embed in embeds[1:]:
         sent.append(await message.channel.send(embed=embed))
     ta.conversations.record([m.id for m in sent], history, answer, also=thread_ids(message.channel))
     ta.conversations.remember_last(message.channel.id, message.author.id, answer)
-    if key is not None and clip is not None:
+    if clip is None and clip_pending is not None:
+        clip = await finished_clip(clip_pending)
+        if key is not None and clip.ok:
+            ta.conversations.keep_clip(key, clip)
+        if clip.ok:
+            channel = message.channel
+            await post_clip(ta, ta_http(message), channel_route(channel.id), lambda file: channel.send(file=file), clip)
+    elif key is not None and clip is not None and clip.ok:
         ta.conversations.keep_clip(key, clip)
+
+
+def ta_http(message: discord.Message) -> discord.http.HTTPClient:
+    """The bot's HTTP client, as the message's state holds it."""
+    return message._state.http
+
+
+async def course_autocomplete(interaction: discord.Interaction[CourseTAClient], current: str) -> list[app_commands.Choice[str]]:
+    """The courses whose id or title starts with what the student typed (at most 25, Discord's limit)."""
+    courses = interaction.client.ta.desk.router.choices(current)
+    return [app_commands.Choice(name=f"{course.title} ({course.id})"[:100], value=course.id) for course in courses[:25]]
 
 
 def register(tree: app_commands.CommandTree[CourseTAClient]) -> None:
@@ -230,8 +376,19 @@ def register(tree: app_commands.CommandTree[CourseTAClient]) -> None:
         description="Ask a question about the lectures; the answer links to the exact second",
         callback=ask_command,
     )
-    tree.add_command(app_commands.describe(question="What do you want to know?", speak="Also play the answer in your voice channel")(ask))
-    tree.add_command(
-        app_commands.Command(name="sources", description="Show the sources of your last answer here", callback=sources_command)
+    ask = app_commands.describe(
+        question="What do you want to know?",
+        speak="Also play the answer in your voice channel",
+        course="Which course (only needed where the channel doesn't say)",
+    )(ask)
+    ask.autocomplete("course")(course_autocomplete)
+    sources: app_commands.Command[Any, ..., None] = app_commands.Command(
+        name="sources", description="Show the sources of your last answer here", callback=sources_command
     )
+    for command in (ask, sources):
+        # Installable by a server or by a student for themselves; usable in servers (including those that
+        # allow external apps), in DMs with the bot and in group DMs.
+        command = app_commands.allowed_installs(guilds=True, users=True)(command)
+        command = app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)(command)
+        tree.add_command(command)
     tree.client.add_dynamic_items(PlayButton)

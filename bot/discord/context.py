@@ -4,9 +4,10 @@ The command modules depend on this module only: they reach the shared :class:`Co
 ``interaction.client.ta`` (a :class:`CourseTAClient`), and the bot in ``app.py`` imports them and
 registers them on its tree, so dependencies point one way.
 
-Answering and speaking are CPU work in threads; each has its own single-worker pool so questions
-are answered one after another (the query pipeline and Piper are not built for concurrent use),
-while the event loop stays free to defer new interactions within Discord's 3 seconds.
+Answering and speaking are CPU work in threads, so the event loop stays free to defer new
+interactions within Discord's 3 seconds. Answers run in the service's answer pool (one worker per
+core, shared with Slack when both run in one process, with its answer cache); clips run in their own
+smaller voice pool at lower priority, so the text of an answer never waits for a clip.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import discord
 
+from bot.answering.course_desk import CourseDesk, DeskTicket
 from bot.answering.service import AnswerService
+from bot.answering.voice_pool import VoicePool
 from bot.discord.conversations import Conversations
 from bot.discord.guards import DiscordGuards
 from bot.discord.voice_queue import VoicePlayback
@@ -34,7 +37,7 @@ T = TypeVar("T")
 
 
 class CourseTA:
-    """The shared state of one bot: answerer and voice behind single-worker pools, memory, playback, guards."""
+    """The shared state of one bot: the answer service and its pool, the voice pool, memory, playback, guards."""
 
     def __init__(
         self,
@@ -42,49 +45,68 @@ class CourseTA:
         service: AnswerService | None = None,
         renderer: VoiceRenderer | None = None,
         voice_client_class: type[discord.VoiceClient] = discord.VoiceClient,
+        desk: CourseDesk | None = None,
     ) -> None:
         self.settings = settings
-        self.service = service or AnswerService(settings)
+        # Which course a question is for, and that course's service; one course: exactly ``service``.
+        self.desk = desk or CourseDesk.for_front_door(settings, service)
+        self.service = self.desk.default_service()
         self.renderer = renderer or get_renderer(settings)
         self.catalog = VideoCatalog(self.service.bundle.store, settings=settings)
         self.conversations = Conversations()
         self.guards = DiscordGuards(settings)
         self.playback = VoicePlayback(settings.discord_voice_idle_seconds, voice_client_class)
-        self._answer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="course-ta-answer")
-        self._voice_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="course-ta-voice")
+        self.voice = VoicePool.from_settings(settings, self.renderer)
+        # Store reads for /summary and autocomplete: quick, and never queued behind answers.
+        self._reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="course-ta-read")
 
     def warm_up(self) -> None:
         """Load the models before the first student waits for them."""
         self.service.warm_up()
 
+    async def ask(
+        self, question: str, history: Sequence[Turn], ticket: DeskTicket | None = None
+    ) -> tuple[asyncio.Future[Answer], int | None]:
+        """Hand the question to the answer pool: (the answer to await, how many wait ahead of it or None when it runs at once).
+
+        ``ticket`` (from :attr:`desk`) names the course's service and hint mode; without it the
+        default course answers. Submitting reads the index version (a store call), so it runs off
+        the event loop too.
+        """
+        logger.debug("answering %d-character question with %d earlier turn(s)", len(question), len(history))
+        service = ticket.service if ticket is not None and ticket.service is not None else self.service
+        hint = ticket.hint if ticket is not None else None
+        ahead: list[int] = []
+        future: Future[Answer] = await asyncio.to_thread(service.submit, question, list(history), ahead.append, hint)
+        if ticket is not None and ticket.course is not None:
+            course = ticket.course
+            future.add_done_callback(lambda _: self.desk.record_spend(course, service))
+        return asyncio.wrap_future(future), (ahead[0] if ahead else None)
+
     async def answer(self, question: str, history: Sequence[Turn]) -> Answer:
         """The answer, computed in the answer pool so the event loop keeps acknowledging interactions."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._answer_pool, self._answer, question, list(history))
+        pending, _ = await self.ask(question, history)
+        return await pending
 
-    def _answer(self, question: str, history: list[Turn]) -> Answer:
-        logger.debug("answering %d-character question with %d earlier turn(s)", len(question), len(history))
-        return self.service.answer(question, history)
-
-    async def speak(self, text: str) -> Clip:
-        """The answer as an Ogg/Opus clip; failures come back as ``Clip.error`` (never raised)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._voice_pool, self._speak, text)
-
-    def _speak(self, text: str) -> Clip:
+    def speak(self, text: str, ticket: DeskTicket | None = None) -> asyncio.Future[Clip]:
+        """Start the clip in the voice pool now (in the course's voice); await it for an Ogg/Opus clip (failures are ``Clip.error``)."""
         logger.debug("rendering a clip for %d characters", len(text))
-        return self.renderer.render(text, formats=("ogg",))
+        renderer = self.desk.renderer(ticket.course) if ticket is not None else None
+        return asyncio.wrap_future(self.voice.submit(text, ("ogg",), renderer))
 
     async def in_thread(self, function: Callable[..., T], *args: Any) -> T:
-        """Store reads (catalog, summaries) off the event loop, beside the answerer."""
+        """Store reads (catalog, summaries) off the event loop, outside the answer queue."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._answer_pool, function, *args)
+        return await loop.run_in_executor(self._reads, function, *args)
 
     async def close(self) -> None:
-        """Leave voice channels and stop the pools without waiting for queued work."""
+        """Leave voice channels and stop the voice and read pools without waiting for queued work.
+
+        The answer service (and its pool) may be shared with other front doors; its owner closes it.
+        """
         await self.playback.close()
-        self._answer_pool.shutdown(wait=False, cancel_futures=True)
-        self._voice_pool.shutdown(wait=False, cancel_futures=True)
+        self.voice.shutdown()
+        self._reads.shutdown(wait=False, cancel_futures=True)
 
 
 class CourseTAClient(discord.Client):

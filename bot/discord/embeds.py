@@ -39,8 +39,17 @@ class VoiceNote:
     voice: str | None
     error: str | None = None
 
+    follows: bool = False  # the clip is being made and comes as the next message
+
+    @classmethod
+    def coming(cls) -> VoiceNote:
+        """The text goes out first; the spoken answer follows in its own message."""
+        return cls(None, None, None, True)
+
     def describe(self) -> str:
-        """The footer text: the backend and voice, or why there is no clip."""
+        """The footer text: the backend and voice, that the clip follows, or why there is no clip."""
+        if self.follows:
+            return "spoken answer follows"
         if self.error or not self.backend:
             return f"no voice clip ({self.error or 'voice unavailable'})"
         return f"voice: {self.backend}" + (f" ({self.voice})" if self.voice else "")

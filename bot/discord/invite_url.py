@@ -3,7 +3,7 @@
 Scopes: ``bot`` (gateway presence, voice) and ``applications.commands`` (slash commands).
 Permissions: read and post in channels and threads (View Channel, Send Messages, Send Messages in
 Threads, Read Message History for replies), Embed Links (answer embeds), Attach Files (the clip),
-Connect and Speak (voice playback). No administrator, no moderation, no mentions of everyone.
+Send Voice Messages (the clip as a voice message), Connect and Speak (voice playback). No administrator, no moderation, no mentions of everyone.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ def bot_permissions() -> discord.Permissions:
         read_message_history=True,
         embed_links=True,
         attach_files=True,
+        send_voice_messages=True,
         connect=True,
         speak=True,
     )

@@ -199,3 +199,22 @@ def check_relevance_threshold(settings: Settings) -> CheckResult:
             "re-run `course-ta eval --questions FILE --calibrate` with the current model",
         )
     return CheckResult("not-covered threshold", "ok", f"{threshold} (default, calibrated on the bundled model's dev set)")
+
+
+def check_index(settings: Settings) -> CheckResult:
+    """The embedded index reads back whole (format, checksum): a damaged file blocks, with the command that rebuilds it."""
+    if settings.elasticsearch_url:
+        return CheckResult("index", "skip", "Elasticsearch holds the index (checked below)")
+    from pipelines.stores.errors import StoreCorruptError
+    from pipelines.stores.store_file import REBUILD_HINT, STORE_FILE, verify
+
+    path = settings.store_dir / STORE_FILE
+    if not path.exists():
+        return CheckResult("index", "warn", f"no index yet at {path}", "run `course-ta ingest YOUR_TRANSCRIPTS/` (or `course-ta demo`)")
+    try:
+        count = verify(path)
+    except StoreCorruptError as error:
+        return CheckResult("index", "fail", str(error).split("; run `", 1)[0], REBUILD_HINT)
+    except OSError as error:
+        return CheckResult("index", "fail", f"{path} cannot be read ({error.strerror})", "give this user read access to the data dir")
+    return CheckResult("index", "ok", f"{path}: {count} documents, checksum ok")

@@ -24,6 +24,7 @@ REQUIRED_SLACK_SCOPES = frozenset(
         "im:history",
         "mpim:history",
         "chat:write",
+        "assistant:write",
         "reactions:write",
         "files:write",
     }

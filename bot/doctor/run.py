@@ -11,7 +11,7 @@ from pipelines.settings import Settings
 
 def run_checks(settings: Settings, online: bool = False, load_models: bool = True) -> list[CheckResult]:
     """Every check, local ones first; ``online`` contacts Slack, ``load_models`` loads the embedding model."""
-    results = [local.check_data_dir(settings)]
+    results = [local.check_data_dir(settings), local.check_index(settings)]
     if load_models:
         results.append(local.check_embedding_model(settings))
     results.append(local.check_relevance_threshold(settings))

@@ -7,13 +7,17 @@
   ``docker compose`` health checks read it; the body says which check failed and why.
 
 Standard library only (``ThreadingHTTPServer``), so it answers even while the event loops of the
-bots are busy.
+bots are busy. Probes hang up whenever they like (a timed-out ``curl``, a load balancer closing its
+connection): a client that disconnects is a debug line, never a traceback in the service's log, and a
+client that sends nothing is dropped after :data:`REQUEST_TIMEOUT_S`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +28,11 @@ logger = logging.getLogger(__name__)
 
 # A check returns (ok, detail); it must be quick and must not raise (exceptions count as failure).
 Check = Callable[[], tuple[bool, str]]
+
+# A probe that connects and sends nothing holds a thread; this is how long it may.
+REQUEST_TIMEOUT_S = 10.0
+# What a client hanging up looks like from the server side: reset, broken pipe, aborted, timed out.
+_DISCONNECTS = (ConnectionError, TimeoutError, socket.timeout)
 
 
 class HealthState:
@@ -69,6 +78,20 @@ class HealthState:
 
 class _Handler(BaseHTTPRequestHandler):
     state: HealthState  # set on the per-server subclass
+    timeout = REQUEST_TIMEOUT_S
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except _DISCONNECTS as error:
+            self.close_connection = True
+            logger.debug("health client %s went away: %s", self.client_address[0], type(error).__name__)
+
+    def finish(self) -> None:
+        try:
+            super().finish()  # flushes what is left to a client that may already be gone
+        except _DISCONNECTS:
+            pass
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0].rstrip("/")
@@ -94,13 +117,25 @@ class _Handler(BaseHTTPRequestHandler):
         logger.debug("%s %s", self.address_string(), format % args)
 
 
+class _HealthHTTPServer(ThreadingHTTPServer):
+    """Errors go to the logger (one line, no stack for a client that hung up), never raw to stderr."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, _DISCONNECTS):
+            logger.debug("health client %s went away: %s", client_address[0], type(error).__name__)
+        else:
+            logger.warning("health request from %s failed", client_address[0], exc_info=True)
+
+
 class HealthServer:
     """Serves ``state`` on host:port in a daemon thread (port 0: a free port, see ``port``)."""
 
     def __init__(self, state: HealthState, host: str, port: int) -> None:
         handler = type("HealthHandler", (_Handler,), {"state": state})
-        self.server = ThreadingHTTPServer((host, port), handler)
-        self.server.daemon_threads = True
+        self.server = _HealthHTTPServer((host, port), handler)
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, name="health", daemon=True)
 
     @property

@@ -84,6 +84,7 @@ class ServiceRunner:
     def __post_init__(self) -> None:
         self.health: HealthServer | None = None
         self.service: Any = None
+        self.desk: Any = None
         self._started: list[_Stoppable] = []
         self._signal: str | None = None
         self._up = False
@@ -105,9 +106,20 @@ class ServiceRunner:
         self.state.add_check("store", lambda: (True, f"{bundle.name}: {bundle.store.count_documents()} documents"))
         bots = [name for name in self.components if name in ("slack", "discord")]
         if bots:
+            from bot.answering.course_desk import CourseDesk
             from bot.answering.draining import DrainingAnswerService
+            from pipelines.courses.course_settings import catalog_of
 
-            self.service = DrainingAnswerService(self.settings, bundle)
+            catalog = catalog_of(self.settings)
+            if catalog.explicit:  # one draining service per course, each on its own index; the models are shared
+                self.desk = CourseDesk(self.settings, catalog, service_factory=DrainingAnswerService)
+                for course in catalog.courses:
+                    self.desk.service(course).warm_up()
+                self.service = self.desk.default_service()
+            else:
+                single = DrainingAnswerService(self.settings, bundle)
+                self.desk = CourseDesk(self.settings, catalog, service_factory=lambda _: single)
+                self.service = self.desk.default_service()
             self.service.warm_up()
             self.state.add_check("models", lambda: (self.service._warm, "embedding model loaded" if self.service._warm else "loading"))
         if "scheduler" in self.components:
@@ -123,17 +135,23 @@ class ServiceRunner:
         )
 
     def _start_scheduler(self) -> None:
+        from pipelines.courses.course_settings import catalog_of, settings_for
         from pipelines.freshness.scheduler import FreshnessScheduler
 
-        scheduler = FreshnessScheduler(self.settings)
-        scheduler.start()
-        self.state.add_check("scheduler", lambda: (scheduler.scheduler.running, f"{len(scheduler.scheduler.get_jobs())} jobs"))
-        self._started.append(_Stoppable("scheduler", lambda grace: scheduler.stop()))
+        catalog = catalog_of(self.settings)
+        # One scheduler per course: each syncs its own sources into its own ledger and index.
+        for course in catalog.courses:
+            settings = settings_for(self.settings, course) if catalog.explicit else self.settings
+            scheduler = FreshnessScheduler(settings)
+            scheduler.start()
+            name = f"scheduler:{course.id}" if catalog.explicit else "scheduler"
+            self.state.add_check(name, _scheduler_check(scheduler))
+            self._started.append(_Stoppable(name, _scheduler_stop(scheduler)))
 
     def _start_slack(self) -> None:
         from bot.slack.app import create_slack_bot
 
-        bot = create_slack_bot(self.settings, self.service)
+        bot = create_slack_bot(self.settings, self.service, desk=self.desk)
         if self.settings.slack_mode == "http":
             from bot.slack.server import make_http_server
 
@@ -170,7 +188,7 @@ class ServiceRunner:
         assert self.settings.discord_token is not None
         token = self.settings.discord_token.get_secret_value().strip()
         loop = asyncio.new_event_loop()
-        bot = build_bot(self.settings, service=self.service)
+        bot = build_bot(self.settings, service=self.service, desk=self.desk)
         self._thread("discord", lambda: loop.run_until_complete(bot.start(token)), on_exit=loop.close)
         self.state.add_check("discord", lambda: (bot.is_ready(), "gateway connected" if bot.is_ready() else "connecting"))
 
@@ -232,9 +250,11 @@ class ServiceRunner:
         grace = self.settings.shutdown_grace_s
         summary: dict[str, Any] = {"event": "shutdown", "signal": self._signal, "components": [s.name for s in self._started]}
         if self.service is not None:
-            in_flight = self.service.in_flight
-            drained = self.service.drain(grace)
-            summary.update(in_flight_at_signal=in_flight, answers_finished=drained, answered_total=self.service.answered)
+            services = self.desk.services() if self.desk is not None else [self.service]
+            in_flight = sum(service.in_flight for service in services)
+            results = [service.drain(grace) for service in services]  # every course drains, not only until one fails
+            drained = all(results)
+            summary.update(in_flight_at_signal=in_flight, answers_finished=drained, answered_total=sum(s.answered for s in services))
         errors = {}
         for component in reversed(self._started):  # bots first, the scheduler last
             try:
@@ -248,6 +268,14 @@ class ServiceRunner:
         summary["clean"] = not errors
         logger.info("service stopped", extra=summary)
         return summary
+
+
+def _scheduler_check(scheduler: Any) -> Callable[[], tuple[bool, str]]:
+    return lambda: (scheduler.scheduler.running, f"{len(scheduler.scheduler.get_jobs())} jobs")
+
+
+def _scheduler_stop(scheduler: Any) -> Callable[[float], None]:
+    return lambda grace: scheduler.stop()
 
 
 def run_service(settings: Settings, requested: str = "all") -> int:

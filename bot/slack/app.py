@@ -1,8 +1,13 @@
-"""The Bolt app: listeners for @mentions, DMs, thread follow-ups and feedback buttons.
+"""The Bolt app: listeners for @mentions, DMs, thread follow-ups, the agent view and feedback buttons.
 
 Each listener follows slack-bolt's split: matchers and middleware decide (``Triager``, no I/O), ``ack``
 answers Slack within its 3-second limit, and the slow work runs as a lazy listener in Bolt's thread
-pool (``AnswerFlow``). The same app serves Socket Mode and the HTTP Events API (``bot.slack.server``).
+pool (``AnswerFlow``), which only starts the answer and hands it to the answer pool. The same app
+serves Socket Mode and the HTTP Events API (``bot.slack.server``).
+
+The agent view is served with plain event listeners rather than Bolt's ``Assistant`` middleware:
+that middleware takes every direct-message thread for itself, and questions asked in the agent view
+must pass the same guards (dedupe, allow-list, rate limit) and the same flow as any other message.
 """
 
 from __future__ import annotations
@@ -17,10 +22,13 @@ from slack_bolt import Ack, App, BoltContext, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.answering.course_desk import CourseDesk
 from bot.answering.feedback import AnswerLog, UnknownAnswer
 from bot.answering.guards import ChannelAllowList, RateLimiter, SeenEvents
 from bot.answering.service import AnswerService
-from bot.slack.blocks import FEEDBACK_DOWN, FEEDBACK_UP
+from bot.slack.agent import PromptBook, suggest_prompts
+from bot.slack.blocks import FEEDBACK_ACTION, FEEDBACK_DOWN, FEEDBACK_UP, feedback_vote
+from bot.slack.escalation import register as register_escalation
 from bot.slack.flow import AnswerFlow
 from bot.slack.triage import Triage, Triager
 from pipelines.settings import Settings, SettingsError
@@ -55,10 +63,12 @@ class SlackBot:
     triager: Triager
     settings: Settings
     executor: ThreadPoolExecutor
+    prompts: PromptBook
 
     def close(self, wait: bool = True) -> None:
-        """Let running answers finish (``wait``) and stop taking new lazy work."""
+        """Stop taking new lazy work, then let the answers already started reach their threads (``wait``)."""
         self.executor.shutdown(wait=wait)
+        self.flow.close(wait=wait)
 
 
 def create_slack_bot(
@@ -69,6 +79,7 @@ def create_slack_bot(
     client: WebClient | None = None,
     renderer: VoiceRenderer | None = None,
     log: AnswerLog | None = None,
+    desk: CourseDesk | None = None,
 ) -> SlackBot:
     """Build the app. ``client`` defaults to a WebClient at ``COURSE_TA_SLACK_API_URL`` (or slack.com)."""
     mode = mode or settings.slack_mode
@@ -90,14 +101,20 @@ def create_slack_bot(
     log = log or AnswerLog(settings.feedback_db_path)
     if renderer is None and settings.slack_voice_clips:
         renderer = get_renderer(settings)
-    flow = AnswerFlow(settings, service or AnswerService(settings), log, renderer)
+    desk = desk or CourseDesk.for_front_door(settings, service)
+    flow = AnswerFlow(settings, desk.default_service(), log, renderer, desk)
+    courses = desk.catalog.courses if desk.catalog.explicit else []
+    course_channels = {channel for course in courses for channel in course.slack_channels + course.policy.answer_without_mention}
+    allowed = set(settings.slack_channel_ids) | course_channels if settings.slack_channel_ids else set()
     triager = Triager(
         log,
-        ChannelAllowList(settings.slack_channel_ids, settings.slack_allow_dms),
+        ChannelAllowList(allowed, settings.slack_allow_dms),
         RateLimiter(settings.slack_rate_limit, settings.slack_rate_window_s),
         SeenEvents(),
+        frozenset(channel for course in courses for channel in course.policy.answer_without_mention),
     )
-    bot = SlackBot(app, flow, log, triager, settings, executor)
+    bot = SlackBot(app, flow, log, triager, settings, executor, PromptBook(settings))
+    register_escalation(app, settings, log)  # first: a TA's reply in a TA-channel thread is not a student question
     _register(bot)
     return bot
 
@@ -123,13 +140,17 @@ def _register(bot: SlackBot) -> None:
     app.event("message", middleware=[triage])(ack=acknowledge, lazy=[answer])
 
     def record_feedback(body: dict[str, Any], client: WebClient) -> None:
+        """A 👍/👎 click, from the native feedback buttons or the older custom ones, into the answer log."""
         action = (body.get("actions") or [{}])[0]
-        vote = 1 if action.get("action_id") == FEEDBACK_UP else -1
         user = (body.get("user") or {}).get("id", "")
-        channel = (body.get("channel") or {}).get("id", "")
+        channel = (body.get("channel") or {}).get("id", "") or (body.get("container") or {}).get("channel_id", "")
         message = body.get("message") or {}
+        parsed = feedback_vote(action)
         try:
-            bot.log.record_vote(str(action.get("value", "")), user, vote)
+            if parsed is None:
+                raise UnknownAnswer(str(action.get("value", "")))
+            answer_id, vote = parsed
+            bot.log.record_vote(answer_id, user, vote)
             text = "Thanks \u2014 your :+1: is recorded." if vote > 0 else "Thanks \u2014 your :-1: is recorded; it helps us fix the gaps."
         except UnknownAnswer:
             text = "I can't find that answer any more (it may come from an older deployment), so the vote was not recorded."
@@ -138,5 +159,21 @@ def _register(bot: SlackBot) -> None:
         except SlackApiError as error:
             logger.warning("could not confirm feedback: %s", error.response.get("error"))
 
-    for action_id in (FEEDBACK_UP, FEEDBACK_DOWN):
+    for action_id in (FEEDBACK_ACTION, FEEDBACK_UP, FEEDBACK_DOWN):
         app.action(action_id)(ack=acknowledge, lazy=[record_feedback])
+
+    def thread_started(body: dict[str, Any], client: WebClient) -> None:
+        """A new agent-view thread (the side-panel container): offer the course's prompts there."""
+        thread = (body.get("event") or {}).get("assistant_thread") or {}
+        if thread.get("channel_id") and thread.get("thread_ts"):
+            suggest_prompts(client, bot.prompts, thread["channel_id"], thread.get("user_id", ""), thread["thread_ts"])
+
+    def home_opened(body: dict[str, Any], client: WebClient) -> None:
+        """The Messages tab opened (where the agent view is the default): the prompts go above the composer."""
+        event = body.get("event") or {}
+        if event.get("tab") == "messages" and event.get("channel"):
+            suggest_prompts(client, bot.prompts, event["channel"], event.get("user", ""))
+
+    app.event("assistant_thread_started")(ack=acknowledge, lazy=[thread_started])
+    app.event("app_home_opened")(ack=acknowledge, lazy=[home_opened])
+    app.event("assistant_thread_context_changed")(acknowledge)  # the bot does not use the channel the student is viewing

@@ -2,7 +2,13 @@
 
 Slack's limits are enforced here and nowhere else: a section holds at most 3,000 characters and a
 message at most 50 blocks, so long answers are split at paragraph/sentence boundaries and, past the
-block budget, cut with a visible note. Everything user-supplied is escaped for mrkdwn (``& < >``).
+block budget, cut with a visible note.
+
+Escaping: Slack reads ``<!channel>``, ``<!here>``, ``<!everyone>``, ``<@U…>``, ``<#C…>`` and
+``<!subteam^…>`` as control sequences in *every* text field (a message's ``text`` as much as its
+blocks, streamed markdown, titles), and only ``& < >`` can spell them. A lecture transcript or a
+question is content, never markup, so every such string goes through :func:`escape` before it leaves
+the bot. Markup the bot means (a source link, a channel it names) is built here from escaped parts.
 """
 
 from __future__ import annotations
@@ -16,16 +22,30 @@ SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
 FALLBACK_TEXT_LIMIT = 3900  # the top-level ``text``: notifications, screen readers, thread history
 QUOTE_LIMIT = 220
+# Slack's native 👍/👎 (a feedback_buttons element in a context_actions block); the button's value says
+# which was pressed and for which answer.
+FEEDBACK_ACTION = "answer_feedback"
+FEEDBACK_GOOD, FEEDBACK_BAD = "good", "bad"
+# The buttons of messages posted before the native ones; their clicks are still recorded.
 FEEDBACK_UP = "feedback_up"
 FEEDBACK_DOWN = "feedback_down"
 WORKING_TEXT = ":mag: Looking through the lectures\u2026"
+SEARCHING = "Searching the lectures\u2026"
 
 Block = dict[str, Any]
 
 
 def escape(text: str) -> str:
-    """Slack mrkdwn control characters; everything else is shown as typed."""
+    """``text`` shown as typed: ``& < >`` escaped, so no control sequence (``<!channel>``, ``<@U…>``) survives."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def queued_text(ahead: int) -> str:
+    """What a student whose question waits for a free answer slot reads (escaped, ready to send)."""
+    if ahead <= 0:
+        return ":hourglass_flowing_sand: Your question is next in line\u2026"
+    noun = "question" if ahead == 1 else "questions"
+    return f":hourglass_flowing_sand: Queued \u2014 {ahead} {noun} ahead of yours\u2026"
 
 
 def link(url: str, label: str) -> str:
@@ -94,29 +114,47 @@ def not_covered_note(answer: Answer) -> Block:
 
 
 def feedback_block(answer_id: str) -> Block:
-    """The 👍/👎 buttons; both carry ``answer_id`` so a vote finds its answer in the log."""
+    """Slack's native 👍/👎 (``feedback_buttons`` in a ``context_actions`` block); each value names the answer."""
     return {
-        "type": "actions",
+        "type": "context_actions",
         "block_id": f"feedback:{answer_id}",
         "elements": [
             {
-                "type": "button",
-                "action_id": FEEDBACK_UP,
-                "value": answer_id,
-                "text": {"type": "plain_text", "text": ":+1: Helpful", "emoji": True},
-            },
-            {
-                "type": "button",
-                "action_id": FEEDBACK_DOWN,
-                "value": answer_id,
-                "text": {"type": "plain_text", "text": ":-1: Not helpful", "emoji": True},
-            },
+                "type": "feedback_buttons",
+                "action_id": FEEDBACK_ACTION,
+                "positive_button": {
+                    "text": {"type": "plain_text", "text": "Helpful"},
+                    "accessibility_label": "This answer helped",
+                    "value": f"{FEEDBACK_GOOD}:{answer_id}",
+                },
+                "negative_button": {
+                    "text": {"type": "plain_text", "text": "Not helpful"},
+                    "accessibility_label": "This answer did not help",
+                    "value": f"{FEEDBACK_BAD}:{answer_id}",
+                },
+            }
         ],
     }
 
 
-def answer_blocks(answer: Answer, answer_id: str | None = None, notes: tuple[str, ...] = ()) -> list[Block]:
-    """The full answer message. ``notes`` are small context lines (e.g. why there is no voice clip)."""
+def feedback_vote(action: dict[str, Any]) -> tuple[str, int] | None:
+    """(answer id, +1/-1) from a clicked feedback button, native or legacy; None for anything else."""
+    action_id, value = action.get("action_id"), str(action.get("value") or "")
+    if action_id == FEEDBACK_ACTION:
+        kind, _, answer_id = value.partition(":")
+        if kind in (FEEDBACK_GOOD, FEEDBACK_BAD) and answer_id:
+            return answer_id, 1 if kind == FEEDBACK_GOOD else -1
+        return None
+    if action_id in (FEEDBACK_UP, FEEDBACK_DOWN) and value:
+        return value, 1 if action_id == FEEDBACK_UP else -1
+    return None
+
+
+def answer_tail_blocks(answer: Answer, answer_id: str | None = None, notes: tuple[str, ...] = ()) -> list[Block]:
+    """Everything under the answer text: sources (or why there are none), notes, feedback buttons.
+
+    A streamed answer gets these when its stream is stopped; the text itself was streamed above them.
+    """
     tail: list[Block] = []
     if answer.citations:
         tail.append({"type": "divider"})
@@ -127,6 +165,12 @@ def answer_blocks(answer: Answer, answer_id: str | None = None, notes: tuple[str
     tail.extend(context(escape(note)) for note in notes)
     if answer_id:
         tail.append(feedback_block(answer_id))
+    return tail
+
+
+def answer_blocks(answer: Answer, answer_id: str | None = None, notes: tuple[str, ...] = ()) -> list[Block]:
+    """The full answer message. ``notes`` are small context lines (e.g. why there is no voice clip)."""
+    tail = answer_tail_blocks(answer, answer_id, notes)
     return text_blocks(answer.text, MAX_BLOCKS - len(tail)) + tail
 
 
@@ -151,5 +195,5 @@ def notice_blocks(text: str, emoji: str = ":warning:") -> list[Block]:
 
 
 def fallback_text(text: str) -> str:
-    """The message's plain ``text`` (notifications; also what thread history reads back)."""
-    return shorten(text, FALLBACK_TEXT_LIMIT) if len(text) > FALLBACK_TEXT_LIMIT else text
+    """The message's top-level ``text`` (notifications, screen readers, thread history), escaped and within its limit."""
+    return escape(shorten(text, FALLBACK_TEXT_LIMIT) if len(text) > FALLBACK_TEXT_LIMIT else text)

@@ -10,6 +10,7 @@ A refusal carries the sentence the student will see.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,22 @@ class Triage:
     question: str = ""
     follow_up: bool = False
     direct: bool = False
+    team: str = ""  # the asker's workspace: a stream in a channel names its recipient (user and team)
+    unmentioned: bool = False  # asked in a question channel without a mention: answered only when the lectures cover it
+
+
+# A message in a question channel is taken for a question when it asks something; the rest is chatter.
+_QUESTION_START = re.compile(
+    r"^\s*(what|why|how|when|where|which|who|whom|whose|can|could|would|should|is|are|was|were|do|does|did|will|"
+    r"explain|define|describe|compare)\b",
+    re.I,
+)
+
+
+def looks_like_question(text: str) -> bool:
+    """True for text that asks something ("...?" or starting with a question word) and is long enough to search."""
+    words = text.split()
+    return len(words) >= 3 and ("?" in text or bool(_QUESTION_START.match(text)))
 
 
 def _ignore(why: str) -> Triage:
@@ -47,11 +64,20 @@ def _ignore(why: str) -> Triage:
 class Triager:
     """Applies the guards to an event: ignore, refuse (with the reason) or answer."""
 
-    def __init__(self, log: AnswerLog, allow: ChannelAllowList, limiter: RateLimiter, seen: SeenEvents) -> None:
+    def __init__(
+        self,
+        log: AnswerLog,
+        allow: ChannelAllowList,
+        limiter: RateLimiter,
+        seen: SeenEvents,
+        question_channels: frozenset[str] = frozenset(),
+    ) -> None:
         self.log = log
         self.allow = allow
         self.limiter = limiter
         self.seen = seen
+        # Channels whose courses answer every question without a mention (chatter is held back later).
+        self.question_channels = question_channels
 
     def triage(self, body: dict[str, Any], bot_user_id: str | None, retry_num: str | None = None) -> Triage:
         """The decision for one Events API body; ``retry_num`` (``X-Slack-Retry-Num``) is only logged."""
@@ -68,9 +94,16 @@ class Triager:
         parent: str = event.get("thread_ts") or ""
         in_thread = bool(parent) and parent != ts
         direct = event.get("channel_type") == "im" or channel.startswith("D")
+        unmentioned = False
         if kind == "message" and not direct:
+            text = event.get("text") or ""
+            mentioned = bool(bot_user_id) and f"<@{bot_user_id}>" in text
+            if not in_thread and channel in self.question_channels and not mentioned:
+                if not looks_like_question(question_text(text, bot_user_id)):
+                    return _ignore("chatter in a question channel")
+                unmentioned = True
             # In channels, only replies in threads the bot answered are for us (mentions come as app_mention).
-            if not in_thread or not self.log.answered_thread(PLATFORM, channel, parent):
+            elif not in_thread or not self.log.answered_thread(PLATFORM, channel, parent):
                 return _ignore("a channel message outside the bot's threads")
         elif kind not in ("app_mention", "message"):
             return _ignore(f"event {kind}")
@@ -87,12 +120,16 @@ class Triager:
             question=question_text(event.get("text") or "", bot_user_id),
             follow_up=in_thread,
             direct=direct,
+            team=event.get("user_team") or event.get("team") or team,
+            unmentioned=unmentioned,
         )
         access = self.allow.check(channel, direct, mention=lambda c: f"<#{c}>")
+        rate = self.limiter.check(f"{team}:{user}") if access.allowed else None
+        if unmentioned and not (access.allowed and rate is not None and rate.allowed):
+            return _ignore("an unmentioned question the bot may not answer here or now")  # never refuse someone who didn't ask the bot
         if not access.allowed:
             decision.action, decision.why = REFUSE, access.reason
             return decision
-        rate = self.limiter.check(f"{team}:{user}")
-        if not rate.allowed:
+        if rate is not None and not rate.allowed:
             decision.action, decision.why = REFUSE, rate.message()
         return decision

@@ -24,6 +24,10 @@ The store is saved on one policy for both commands: every ``SAVE_EVERY_VIDEOS`` 
 Failures are caught per video and per stage, classified (``pipelines.freshness.faults``) and recorded;
 retryable ones wait with exponential backoff, the rest wait until the video's input changes.
 ``course-ta ingest`` is an explicit request, so it retries a video at once whatever its backoff.
+Whatever one video raises (a parser's ``RecursionError``, ``MemoryError``, a bug) costs that video
+only; the pass goes on to the next. What stops a pass is the store itself (``StoreError``: a full
+disk, a damaged index, a writer holding the lock too long) or an interrupt (Ctrl-C): then the
+videos finished so far are saved if the store can still be written, and the error is raised.
 """
 
 from __future__ import annotations
@@ -44,14 +48,15 @@ from pipelines.corpus.sources.video_ref import LOCAL, YOUTUBE, VideoRef
 from pipelines.corpus.sources.youtube import YouTubeSource
 from pipelines.freshness import removal
 from pipelines.freshness.faults import VideoFailure, classify
-from pipelines.freshness.inputs import is_current
-from pipelines.freshness.ledger import WORK_STAGES, Ledger, StageRecord
+from pipelines.freshness.inputs import file_hash, is_current
+from pipelines.freshness.ledger import SATISFIED, WORK_STAGES, Ledger, StageRecord
 from pipelines.freshness.reports import Progress, SyncReport, VideoResult
 from pipelines.freshness.resources import SyncResources
 from pipelines.freshness.retries import blocked_reason, record_failure
 from pipelines.freshness.saving import SAVE_EVERY_SECONDS, SAVE_EVERY_VIDEOS, SavePolicy
 from pipelines.freshness.stages import MEDIA_ONLY, VideoStages
 from pipelines.settings import Settings
+from pipelines.stores.errors import StoreCorruptError, StoreError
 
 # Callers import the pass's vocabulary from here, next to the engine that speaks it.
 __all__ = ["SAVE_EVERY_SECONDS", "SAVE_EVERY_VIDEOS", "WORK_STAGES", "Progress", "SyncReport", "SyncRunner", "VideoResult"]
@@ -90,6 +95,7 @@ class SyncRunner:
         self.transcribe_media = transcribe_media
         self.clock = clock
         self.stop_event = threading.Event()  # set on shutdown: finish the current video, start no new one
+        self._abort = threading.Event()  # set when a pass must stop early (store error, interrupt): start no new video
 
     @property
     def bundle(self) -> Any:
@@ -129,9 +135,11 @@ class SyncRunner:
                 report.listed += 1
                 if self.ledger.record_listed(ref):
                     report.new_or_changed += 1
-            if source.kind == LOCAL:  # a YouTube listing misses private or throttled entries: never taken as deletion
-                listed = {ref.video_id for ref in refs}
+            listed = {ref.video_id for ref in refs}
+            if source.kind == LOCAL:
                 removal.remove_stale(self.resources, self.saves, source.source_id, source.location, listed, report)
+            elif source.kind == YOUTUBE:  # a listing that succeeded and no longer holds a video: it was deleted or unlisted
+                removal.remove_stale_listed(self.resources, self.saves, source.source_id, source.location, listed, report)
         return report
 
     # -- list: paths given to ``course-ta ingest`` ---------------------------------------------------
@@ -209,18 +217,52 @@ class SyncRunner:
             else:
                 work.append(ref)
         if work:
-            run = functools.partial(self._process_video_safely, held=held, retry_now=retry_now)
-            self.progress.begin(len(work))
-            try:
-                if self.settings.sync_workers > 1 and len(work) > 1:
-                    with ThreadPoolExecutor(max_workers=self.settings.sync_workers, thread_name_prefix="sync") as pool:
-                        report.results.extend(pool.map(run, work))
-                else:
-                    report.results.extend(run(ref) for ref in work)
-            finally:
-                self.progress.end()
-            self.flush()
+            self._run_all(work, functools.partial(self._process_video_safely, held=held, retry_now=retry_now), report)
         return report
+
+    def _run_all(self, work: list[VideoRef], run: Callable[[VideoRef], VideoResult], report: SyncReport) -> None:
+        """Run ``run`` over ``work`` (on the worker threads when configured), then save.
+
+        On a store error or an interrupt no further video starts, the videos finished so far are
+        saved when the store can still be written, and the error is raised to the caller.
+        """
+        self._abort.clear()
+        indexer = self.resources.indexer_if_built
+        if indexer is not None and hasattr(indexer, "_existing"):
+            # Another process (an ingest beside the scheduler) may have saved since the indexer read the
+            # store's ids: read them again this pass rather than trust a diff against a stale view.
+            indexer._existing = None
+        self.progress.begin(len(work))
+        try:
+            if self.settings.sync_workers > 1 and len(work) > 1:
+                pool = ThreadPoolExecutor(max_workers=self.settings.sync_workers, thread_name_prefix="sync")
+                try:
+                    for future in [pool.submit(run, ref) for ref in work]:
+                        report.results.append(future.result())
+                finally:
+                    self._abort.set()  # no-op after a normal end; otherwise queued videos are never started
+                    pool.shutdown(wait=True, cancel_futures=True)
+            else:
+                for ref in work:
+                    report.results.append(run(ref))
+        except BaseException as error:
+            self._abort.set()
+            self._save_what_is_done(error)
+            raise
+        finally:
+            self._abort.clear()
+            self.progress.end()
+        self.flush()
+
+    def _save_what_is_done(self, error: BaseException) -> None:
+        """After ``error`` stopped a pass: save the videos finished so far, unless the store cannot be written."""
+        if self.saves.waiting == 0 or isinstance(error, StoreError):  # a store error would only repeat itself
+            return
+        try:
+            self.flush()
+            logger.warning("pass stopped (%s); saved the videos finished before it", type(error).__name__)
+        except BaseException as save_error:  # a second Ctrl-C, a full disk: the previous index stays as it was
+            logger.warning("pass stopped (%s) and the finished videos could not be saved: %s", type(error).__name__, save_error)
 
     def _is_current(self, ref: VideoRef, records: dict[str, StageRecord]) -> bool:
         return is_current(
@@ -231,6 +273,8 @@ class SyncRunner:
         """Videos the store holds documents for: a ledger that outlived its store re-indexes what is missing."""
         try:
             return set(self.resources.bundle.ids_by_video())
+        except StoreCorruptError:  # indexing into a damaged index would fail every video: say so once
+            raise
         except Exception as error:  # an unreachable store must not stop a pass that may have nothing to index
             logger.warning("could not read the store's video ids (%s); trusting the ledger", classify(error).reason)
             return None
@@ -249,39 +293,104 @@ class SyncRunner:
 
     # -- one video ------------------------------------------------------------------------------
 
-    def _process_video_safely(self, ref: VideoRef, held: set[str] | None = None, retry_now: bool = False) -> VideoResult:
-        """One video unless shutting down or still waiting after a failure; told to ``progress`` either way."""
-        if self.stop_event.is_set():
-            return VideoResult(ref.video_id, "waiting", "shutting down")
-        self.progress.video_started(ref)
-        records = self.ledger.stages_of(ref.video_id)
-        blocked = None if retry_now else self._blocked(ref, records)
-        result = VideoResult(ref.video_id, "waiting", blocked) if blocked else self._run_stages(ref, records, held)
-        self.progress.video_done(ref, result)
+    def _process_video_safely(
+        self, ref: VideoRef, held: set[str] | None = None, retry_now: bool = False, stages: tuple[str, ...] = WORK_STAGES
+    ) -> VideoResult:
+        """One video unless shutting down or still waiting after a failure; told to ``progress`` either way.
+
+        Whatever the video raises is its own failure (recorded, returned); only a ``StoreError`` and
+        an interrupt (``BaseException``) leave this method, since they concern every video.
+        """
+        if self.stop_event.is_set() or self._abort.is_set():
+            return VideoResult(ref.video_id, "waiting", "shutting down" if self.stop_event.is_set() else "not started: the pass stopped")
+        try:
+            self.progress.video_started(ref)
+            records = self.ledger.stages_of(ref.video_id)
+            blocked = None if retry_now else self._blocked(ref, records)
+            result = VideoResult(ref.video_id, "waiting", blocked) if blocked else self._run_stages(ref, records, held, stages)
+        except StoreError:
+            raise
+        except Exception as error:  # a failure outside the stages (hashing its input, the ledger, progress)
+            result = self._failed(ref, "transcript", error, None)
+        try:
+            self.progress.video_done(ref, result)
+        except StoreError:
+            raise
+        except Exception:
+            logger.warning("progress display failed for %s", ref.video_id, exc_info=True)
         return result
+
+    def _failed(self, ref: VideoRef, stage: str, error: Exception, earlier: StageRecord | None) -> VideoResult:
+        """Record ``error`` as the stage's failure (when the ledger can) and return it as a result."""
+        try:
+            reason = record_failure(self.ledger, self.settings, ref.video_id, stage, error, earlier, self.clock).reason
+        except Exception:  # the ledger itself failed: the result still says why
+            reason = classify(error).reason
+        if not isinstance(error, VideoFailure):  # not one we understood: keep the traceback for a maintainer
+            logger.warning("%s failed at %s", ref.video_id, stage, exc_info=(type(error), error, error.__traceback__))
+        return VideoResult(ref.video_id, "failed", reason, failed_stage=stage)
 
     def _blocked(self, ref: VideoRef, records: dict[str, StageRecord]) -> str | None:
         """Why this video waits instead of being retried now; a changed transcript input lifts any wait."""
         inputs = {"transcript": self.stages.transcript_input(ref)}
         return blocked_reason(records, inputs, now=self.clock(), max_attempts=self.settings.retry_max_attempts)
 
-    def _run_stages(self, ref: VideoRef, records: dict[str, StageRecord], held: set[str] | None) -> VideoResult:
-        """Every stage in order; a failure is recorded in the ledger and returned, never raised."""
+    def _run_stages(
+        self, ref: VideoRef, records: dict[str, StageRecord], held: set[str] | None, stages: tuple[str, ...] = WORK_STAGES
+    ) -> VideoResult:
+        """Every stage in order; a failure is recorded in the ledger and returned, never raised (a ``StoreError`` is)."""
         result = VideoResult(ref.video_id, "indexed")
-        stage = "transcript"
+        stage = stages[0]
         try:
-            for stage in WORK_STAGES:
+            for stage in stages:
                 self.progress.stage(ref, stage)
                 if self.stages.run(stage, ref, result, held):
                     result.stages_run.append(stage)
+        except StoreError:
+            raise
         except Exception as error:
-            fault = record_failure(self.ledger, self.settings, ref.video_id, stage, error, records.get(stage), self.clock)
-            if not isinstance(error, VideoFailure):  # not one we understood: keep the traceback for a maintainer
-                logger.warning("%s failed at %s", ref.video_id, stage, exc_info=True)
-            return VideoResult(ref.video_id, "failed", fault.reason, result.stages_run, failed_stage=stage)
+            failed = self._failed(ref, stage, error, records.get(stage))
+            failed.stages_run = result.stages_run
+            return failed
         if result.status == "indexed" and not result.stages_run:
             result.status = "unchanged"
         return result
+
+    # -- rebuild ------------------------------------------------------------------------------------
+
+    def rebuild(self) -> SyncReport:
+        """Recreate the index from what the data dir keeps: every ledger video indexed again into this engine's store.
+
+        Give the engine a store opened for rebuilding (``open_store(settings, rebuild=True)``): it
+        starts empty and its first save replaces the file, damaged or not. A video whose cleaned
+        sentences are still in the data dir is indexed from them (its source files may be gone);
+        the others go through every stage from their source. The index is saved at the end even
+        when no video could be indexed, so a damaged file never survives a rebuild.
+        """
+        started = time.perf_counter()
+        report = SyncReport()
+        records = self.ledger.all_stages()
+        saved: list[VideoRef] = []
+        rest: list[str] = []
+        for ref in self.ledger.videos():
+            cleaned = records.get(ref.video_id, {}).get("cleaned")
+            path = self.resources.cleaned_dir / f"{ref.video_id}.json"
+            if cleaned is not None and cleaned.status in SATISFIED and cleaned.output_hash and file_hash(path) == cleaned.output_hash:
+                saved.append(ref)
+            else:
+                rest.append(ref.video_id)
+        report.listed = len(saved) + len(rest)
+        if saved:
+            nothing_held: set[str] = set()  # every video is indexed again, whatever the ledger says
+            run = functools.partial(self._process_video_safely, held=nothing_held, retry_now=True, stages=("summarized", "indexed"))
+            self._run_all(saved, run, report)
+        if rest:
+            self.process(video_ids=rest, report=report, retry_now=True)
+        if getattr(self.resources.bundle.store, "has_unsaved_changes", False):  # nothing indexed: still replace the damaged file
+            with self.saves.lock:
+                self.saves.flush_locked(force=True)
+        report.seconds = time.perf_counter() - started
+        return report
 
     # -- captions re-check --------------------------------------------------------------------------
 

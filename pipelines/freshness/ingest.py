@@ -73,14 +73,28 @@ def _outcome(result: VideoResult) -> VideoOutcome:
 
 
 class Ingestor:
-    """``Ingestor(settings).ingest(paths)``: the engine in ingest mode, sharing ``bundle`` with the caller."""
+    """``Ingestor(settings).ingest(paths)``: the engine in ingest mode, sharing ``bundle`` with the caller.
 
-    def __init__(self, settings: Settings, bundle: StoreBundle | None = None) -> None:
+    ``rebuild=True`` opens the index empty (it may be damaged) for ``rebuild()``, which indexes every
+    video the ledger knows again from the data dir; ``ingest`` may follow on the same Ingestor.
+    """
+
+    def __init__(self, settings: Settings, bundle: StoreBundle | None = None, rebuild: bool = False) -> None:
         self.settings = settings
-        self.bundle = bundle or open_store(settings)
+        self.bundle = bundle or open_store(settings, rebuild=rebuild)
         self.engine = SyncRunner(settings, bundle=self.bundle, transcribe_media=False)
+
+    @property
+    def saved_videos(self) -> int:
+        """Videos whose documents were saved and marked indexed so far (what an interrupted run kept)."""
+        return self.engine.saves.saved_videos
 
     def ingest(self, paths: Iterable[Path], manifest: Path | None = None, progress: Progress | None = None) -> IngestReport:
         """Index the given transcript files and folders; a broken file costs only its own video."""
         self.engine.progress = progress or Progress()
         return IngestReport.of(self.engine.ingest(list(paths), manifest))
+
+    def rebuild(self, progress: Progress | None = None) -> IngestReport:
+        """Recreate the index from the ledger and the data dir (see ``SyncRunner.rebuild``)."""
+        self.engine.progress = progress or Progress()
+        return IngestReport.of(self.engine.rebuild())

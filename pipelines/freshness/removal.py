@@ -59,6 +59,27 @@ def remove_stale(resources: SyncResources, saves: SavePolicy, source_id: str, lo
     report.removed.extend(remove_videos(resources, saves, gone))
 
 
+def remove_stale_listed(
+    resources: SyncResources, saves: SavePolicy, source_id: str, location: str, listed: set[str], report: SyncReport
+) -> None:
+    """``remove_stale`` for a listing that may come back partial (a YouTube channel or playlist).
+
+    A listing that succeeded and no longer holds a video means the video was deleted, made private
+    or taken off the playlist, so it leaves the index. A listing that drops more than half of the
+    known videos at once looks like a throttled or truncated answer rather than a course that lost
+    half its lectures, so it removes nothing and says so (``course-ta remove`` takes videos out by hand).
+    """
+    known = {ref.video_id for ref in resources.ledger.videos(source_id)}
+    gone = known - listed
+    if gone and listed and len(gone) * 2 > len(known):
+        report.warnings.append(
+            f"{location} lists {len(known) - len(gone)} of its {len(known)} known videos; a listing this short is taken as "
+            f"incomplete, so none is removed (`course-ta remove VIDEO` takes one out by hand)"
+        )
+        return
+    remove_stale(resources, saves, source_id, location, listed, report)
+
+
 def remove_source(resources: SyncResources, saves: SavePolicy, source_id: str) -> list[str]:
     """Stop syncing a source: its videos leave the index and the ledger, then the source row goes."""
     removed = remove_videos(resources, saves, [ref.video_id for ref in resources.ledger.videos(source_id)])

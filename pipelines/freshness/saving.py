@@ -4,6 +4,11 @@ An indexed video's documents are not on disk until the store is saved; marking t
 in the ledger first would make a killed process trust documents it never wrote. So indexed videos
 wait here and are marked together right after each save, which comes every ``SAVE_EVERY_VIDEOS``
 indexed videos or ``SAVE_EVERY_SECONDS``, and at the end of a pass (one policy for sync and ingest).
+
+A save that fails (disk full, another writer holding the index too long, a damaged file to merge
+into) raises and keeps every waiting video waiting: none is marked indexed, the file on disk is the
+previous one, and the next successful save (or the next run) takes them. The engine also saves what
+is done when a run is interrupted or aborted, through the same ``flush``.
 """
 
 from __future__ import annotations
@@ -32,6 +37,13 @@ class SavePolicy:
         self.lock = threading.Lock()
         self._pending: list[tuple[str, str, str, str]] = []  # video id, input hash, output hash, ledger detail
         self._last_save = time.monotonic()
+        self.saved_videos = 0  # videos marked indexed after a save, over this policy's life
+        self.failure: BaseException | None = None  # the last save's error, until a save succeeds
+
+    @property
+    def waiting(self) -> int:
+        """Indexed videos whose documents are not saved yet."""
+        return len(self._pending)
 
     def indexed_locked(self, video_id: str, input_hash: str, output_hash: str, detail: str) -> None:
         """Hold an indexed video until the next save, saving now if enough videos or time went by; needs ``lock``."""
@@ -54,8 +66,14 @@ class SavePolicy:
             return
         bundle = self.resources.bundle_if_open
         if bundle is not None:
-            bundle.save()
+            try:
+                bundle.save()
+            except BaseException as error:  # nothing is marked: the videos stay waiting for a save that works
+                self.failure = error
+                raise
+        self.failure = None
         for video_id, input_hash, output_hash, detail in self._pending:
             self.resources.ledger.finish(video_id, "indexed", input_hash, output_hash, detail)
+        self.saved_videos += len(self._pending)
         self._pending.clear()
         self._last_save = time.monotonic()

@@ -26,6 +26,7 @@ from pipelines.corpus.sentences import segments_to_sentences
 from pipelines.corpus.sources.video_ref import LOCAL, VideoRef
 from pipelines.corpus.sources.youtube import Captions, YouTubeSource
 from pipelines.corpus.transcription.formats import segments_payload
+from pipelines.corpus.transcription.probe import probe_media
 from pipelines.corpus.transcripts import TranscriptError, parse_transcript
 from pipelines.domain import Sentence
 from pipelines.freshness.faults import VideoFailure
@@ -159,6 +160,7 @@ class VideoStages:
         return (*self._transcribe(media), unreadable)
 
     def _transcribe(self, media: Path) -> tuple[list[Any], str, str]:
+        probe_media(media)  # junk media fails here, before the first video that needs Whisper loads it
         prompt = self.resources.vocabulary_prompt()
         with self.resources.transcribe_gate:
             result = self.resources.transcriber.transcribe_file(media, prompt)

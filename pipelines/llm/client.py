@@ -77,6 +77,7 @@ class Usage:
     """Token usage of one run (a sync, an ingest, a service), per stage; thread-safe."""
 
     budget_tokens: int = 0  # 0 = unlimited
+    exhausted: bool = False  # set from outside when a budget shared with other processes (a course's day) is spent
     stages: dict[str, StageUsage] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -88,6 +89,8 @@ class Usage:
 
     def check(self, stage: str) -> None:
         """Raise :class:`BudgetExceeded` when the budget is spent; a zero budget never is."""
+        if self.exhausted:
+            raise BudgetExceeded(f"the day's token budget is spent; {stage} uses the offline path")
         if self.budget_tokens and self.total_tokens >= self.budget_tokens:
             raise BudgetExceeded(f"token budget of {self.budget_tokens} spent ({self.total_tokens} used); {stage} uses the offline path")
 

@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 from haystack import Document, component, default_to_dict
 
+from pipelines.courses.hints import HINT_RULE, withhold_solution
 from pipelines.domain import Answer, Citation, Turn, deep_link
 from pipelines.llm.client import LLMClient, LLMError
-from pipelines.llm.prompts import ANSWER_SYSTEM, answer_messages
+from pipelines.llm.prompts import ANSWER_SYSTEM, answer_messages, quote_data
 from pipelines.search.offline_answerer import OfflineAnswerer, chunk_sentences
 
 logger = logging.getLogger(__name__)
@@ -156,12 +157,17 @@ class LLMAnswerer:
         passages: list[Document] | None = None,
         history: list[Turn] | None = None,
         on_text: Callable[[str], None] | None = None,
+        hint_topic: str | None = None,
     ) -> dict[str, Answer]:
         """Answer from the top passages, streaming the rewritten text to ``on_text``.
 
         Any LLM failure returns the offline answer; a reply that cites no passage or leaks the
-        system prompt becomes the "not covered" answer.
+        system prompt becomes the "not covered" answer. With ``hint_topic`` (a graded assignment of
+        a course in hint mode) the model is told not to solve it and any solution it writes anyway
+        is withheld; such answers are not streamed, so a withheld solution is never shown.
         """
+        if hint_topic:
+            on_text = None
         fallback: Answer = self.offline.run(question=question, query_embedding=query_embedding, documents=documents, passages=passages)[
             "answer"
         ]
@@ -181,6 +187,7 @@ class LLMAnswerer:
             question,
             [(str(d.meta.get("title") or d.meta.get("video_id")), d.meta.get("start_s"), d.content or "") for d in passages],
             history or [],
+            HINT_RULE.format(topic=quote_data(hint_topic)) if hint_topic else "",
         )
         try:
             reply = self.client.chat(messages, stage=STAGE, max_tokens=self.max_tokens, on_text=stream)
@@ -200,6 +207,10 @@ class LLMAnswerer:
             reason = "leaked its instructions" if rewriter.order else "cited no passage"
             logger.info("LLM answer treated as ungrounded: it %s", reason)
             return {"answer": Answer(question, NOT_COVERED, False, [], self.offline.store_name, self.client.name)}
+        if hint_topic:
+            text, withheld = withhold_solution(text)
+            if withheld:
+                logger.info("hint mode withheld a solution for %s", hint_topic)
         citations = self._citations(text, [passages[i] for i in rewriter.order])
         return {"answer": Answer(question, text, True, citations, self.offline.store_name, self.client.name)}
 

@@ -89,13 +89,15 @@ def summary_reduce_messages(title: str, partials: Sequence[str], points: Sequenc
     ]
 
 
-def answer_messages(question: str, passages: Sequence[tuple[str, float | None, str]], history: Sequence[Turn]) -> list[dict[str, str]]:
-    """``passages`` are (title, start seconds, text), numbered from 1 in the order given."""
+def answer_messages(
+    question: str, passages: Sequence[tuple[str, float | None, str]], history: Sequence[Turn], extra_rule: str = ""
+) -> list[dict[str, str]]:
+    """``passages`` are (title, start seconds, text), numbered from 1 in the order given; ``extra_rule`` joins the system prompt."""
     blocks = "\n\n".join(
         f"[{n}] from \u201c{quote_data(title)}\u201d at {format_timestamp(start)}:\n\u201c{quote_data(text)}\u201d"
         for n, (title, start, text) in enumerate(passages, start=1)
     )
-    messages = [{"role": "system", "content": ANSWER_SYSTEM}]
+    messages = [{"role": "system", "content": f"{ANSWER_SYSTEM} {extra_rule}".strip()}]
     for turn in history:
         messages.append({"role": "user", "content": f"<question>{quote_data(turn.question)}</question>"})
         # Old citation numbers point at old passages: drop them so they cannot be confused with these.

@@ -34,6 +34,7 @@ from pipelines.domain import Sentence, Video
 from pipelines.llm.cache import LLMCache
 from pipelines.llm.client import LLMClient, LLMError
 from pipelines.llm.prompts import PROMPT_VERSION, summary_map_messages, summary_reduce_messages
+from pipelines.search.sentence_vectors import text_vectors
 from pipelines.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -167,9 +168,8 @@ def extractive_summary(video: Video, sentences: list[Sentence], embedder: Any) -
     wanted = min(point_count(sentences), len(candidates))
     chosen: list[int] = []
     if candidates:
-        embedded = embedder.run(documents=[Document(content=s.text) for s in candidates])["documents"]
-        matrix = np.asarray([d.embedding for d in embedded], dtype=np.float32)
-        matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
+        # Through the sentence-vector memo: indexing the same video next reuses these vectors instead of embedding again.
+        matrix = text_vectors(embedder, [s.text for s in candidates])
         centroid = matrix.mean(axis=0)
         centroid /= max(float(np.linalg.norm(centroid)), 1e-9)
         centrality = matrix @ centroid

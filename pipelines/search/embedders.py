@@ -2,7 +2,9 @@
 
 The bundled all-MiniLM-L6-v2 (or any local path / model name from settings) is loaded through
 sentence-transformers-haystack, whose backend factory shares one loaded model between the
-document and text embedders. Chunks are embedded with their video title in front, because
+document and text embedders; with ``COURSE_TA_EMBEDDING_BACKEND=onnx`` (or ``onnx-int8``) the same model
+runs on onnxruntime instead (:mod:`pipelines.search.onnx_backend`), through components with the same
+inputs and outputs. Chunks are embedded with their video title in front, because
 students name the topic ("in the tokenizer video...") more often than the exact words.
 """
 
@@ -10,13 +12,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
+from haystack import Document, component, default_from_dict, default_to_dict
 from haystack_integrations.components.embedders.sentence_transformers import (
     SentenceTransformersDocumentEmbedder,
     SentenceTransformersTextEmbedder,
 )
 
+from pipelines.search.onnx_backend import TORCH, shared_encoder, vector_space
 from pipelines.settings import Settings
+
+ONNX_CACHE = "onnx"
 
 
 def _local_only(model: str) -> bool:
@@ -24,8 +31,26 @@ def _local_only(model: str) -> bool:
     return Path(model).exists() or os.environ.get("HF_HUB_OFFLINE") == "1"
 
 
-def document_embedder(settings: Settings, *, with_title: bool = True) -> SentenceTransformersDocumentEmbedder:
+def onnx_cache(settings: Settings) -> Path:
+    """Where exported models are kept: ``$DATA_DIR/models/onnx``."""
+    return settings.data_dir / "models" / ONNX_CACHE
+
+
+def embedding_space(settings: Settings) -> str:
+    """The name of the vector space the configured model and backend embed into (see :func:`vector_space`)."""
+    return vector_space(settings.embedding_model, settings.embedding_backend)
+
+
+def document_embedder(settings: Settings, *, with_title: bool = True) -> Any:
     """Embeds documents with normalised vectors; ``with_title`` puts the video title in front of each chunk."""
+    if settings.embedding_backend != TORCH:
+        return OnnxDocumentEmbedder(
+            model=settings.embedding_model,
+            backend=settings.embedding_backend,
+            cache_dir=str(onnx_cache(settings)),
+            batch_size=settings.embedding_batch_size,
+            meta_fields_to_embed=["title"] if with_title else [],
+        )
     return SentenceTransformersDocumentEmbedder(
         model=settings.embedding_model,
         batch_size=settings.embedding_batch_size,
@@ -37,8 +62,10 @@ def document_embedder(settings: Settings, *, with_title: bool = True) -> Sentenc
     )
 
 
-def text_embedder(settings: Settings) -> SentenceTransformersTextEmbedder:
+def text_embedder(settings: Settings) -> Any:
     """Embeds a question with the same model and normalisation as the indexed documents, so scores compare."""
+    if settings.embedding_backend != TORCH:
+        return OnnxTextEmbedder(model=settings.embedding_model, backend=settings.embedding_backend, cache_dir=str(onnx_cache(settings)))
     return SentenceTransformersTextEmbedder(
         model=settings.embedding_model,
         batch_size=settings.embedding_batch_size,
@@ -46,3 +73,99 @@ def text_embedder(settings: Settings) -> SentenceTransformersTextEmbedder:
         normalize_embeddings=True,
         local_files_only=_local_only(settings.embedding_model),
     )
+
+
+@component
+class OnnxDocumentEmbedder:
+    """The ONNX twin of SentenceTransformersDocumentEmbedder: same input, same text layout, ``embedding`` set on copies."""
+
+    def __init__(
+        self,
+        model: str,
+        backend: str = "onnx",
+        cache_dir: str = "",
+        batch_size: int = 64,
+        meta_fields_to_embed: list[str] | None = None,
+        embedding_separator: str = ". ",
+    ) -> None:
+        self.model = model
+        self.backend = backend
+        self.cache_dir = cache_dir
+        self.batch_size = batch_size
+        self.meta_fields_to_embed = list(meta_fields_to_embed or [])
+        self.embedding_separator = embedding_separator
+        self._encoder: Any = None
+
+    def warm_up(self) -> None:
+        """Export (first time only) and open the model."""
+        if self._encoder is None:
+            self._encoder = shared_encoder(self.model, self.backend, Path(self.cache_dir))
+
+    def encode(self, texts: list[str]) -> Any:
+        """Normalised float32 vectors of plain texts, one row each (used for sentences)."""
+        self.warm_up()
+        return self._encoder.encode(texts, self.batch_size)
+
+    @component.output_types(documents=list[Document])
+    def run(self, documents: list[Document]) -> dict[str, Any]:
+        """Copies of ``documents`` with their embedding, the configured meta fields embedded in front of the content."""
+        texts = []
+        for document in documents:
+            values = [str(document.meta[key]) for key in self.meta_fields_to_embed if document.meta.get(key)]
+            texts.append(self.embedding_separator.join([*values, document.content or ""]))
+        vectors = self.encode(texts) if texts else []
+        return {
+            "documents": [
+                Document(id=d.id, content=d.content, meta=d.meta, embedding=v.tolist()) for d, v in zip(documents, vectors, strict=True)
+            ]
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise the configuration (not the loaded model)."""
+        return default_to_dict(
+            self,
+            model=self.model,
+            backend=self.backend,
+            cache_dir=self.cache_dir,
+            batch_size=self.batch_size,
+            meta_fields_to_embed=self.meta_fields_to_embed,
+            embedding_separator=self.embedding_separator,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OnnxDocumentEmbedder:
+        """Rebuild from :meth:`to_dict`."""
+        return default_from_dict(cls, data)
+
+
+@component
+class OnnxTextEmbedder:
+    """The ONNX twin of SentenceTransformersTextEmbedder: a question in, its normalised vector out."""
+
+    def __init__(self, model: str, backend: str = "onnx", cache_dir: str = "") -> None:
+        self.model = model
+        self.backend = backend
+        self.cache_dir = cache_dir
+        self._encoder: Any = None
+
+    def warm_up(self) -> None:
+        """Export (first time only) and open the model."""
+        if self._encoder is None:
+            self._encoder = shared_encoder(self.model, self.backend, Path(self.cache_dir))
+
+    @component.output_types(embedding=list[float])
+    def run(self, text: str) -> dict[str, Any]:
+        """The embedding of ``text``."""
+        if not isinstance(text, str):
+            raise TypeError("OnnxTextEmbedder expects a string as input")
+        self.warm_up()
+        return {"embedding": self._encoder.encode([text])[0].tolist()}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise the configuration (not the loaded model)."""
+        return default_to_dict(self, model=self.model, backend=self.backend, cache_dir=self.cache_dir)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OnnxTextEmbedder:
+        """Rebuild from :meth:`to_dict`."""
+        return default_from_dict(cls, data)

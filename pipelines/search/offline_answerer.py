@@ -15,6 +15,10 @@ decides *where* in each of them, and whether the course covers the question at a
   taken from the documents and then the fused candidate list (``passages``), so a long lecture's
   answer is looked for in more than one place. A long lecture may get a second cited moment when
   a different chunk, well apart in time, scores almost as high.
+- **Sentence vectors come from the index**: indexing stored each chunk's sentence vectors in its meta
+  (:mod:`pipelines.search.sentence_vectors`), so an answer only takes dot products. A chunk without
+  them, or with vectors of another model (an index built before, or for another model), has its
+  sentences embedded here instead, and the log says so once.
 - **"Not covered"** compares the relevance score (the best sentence's similarity plus a share of
   the question's terms found in the retrieved passages) with ``min_relevance``.
 
@@ -25,6 +29,7 @@ to it, so evaluation and calibration can try every threshold from one run.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,12 +38,30 @@ import numpy as np
 from haystack import Document, component, default_from_dict, default_to_dict
 
 from pipelines.domain import Answer, Citation, deep_link, format_timestamp
+from pipelines.search.sentence_vectors import (
+    MIN_SENTENCE_WORDS,
+    chunk_sentences,
+    embedder_space,
+    scored_positions,
+    stored_vectors,
+    text_vectors,
+)
+
+__all__ = [
+    "MIN_SENTENCE_WORDS",
+    "OFFLINE_ANSWERER",
+    "OfflineAnswerer",
+    "chunk_sentences",
+    "citations_at",
+    "cited_positions",
+    "content_terms",
+]
+logger = logging.getLogger(__name__)
 
 OFFLINE_ANSWERER = "offline-extractive"
 # Names the relevance score's formula; a saved calibration for another formula is not used.
 RELEVANCE_SCORING = "sentence+0.2coverage"
 MAX_CITED_VIDEOS = 3
-MIN_SENTENCE_WORDS = 4
 QUOTE_MAX_WORDS = 60
 NEIGHBOUR_MARGIN = 0.12
 LEAD_IN_MARGIN = 0.03
@@ -61,23 +84,6 @@ _STOP_TEXT = """a an the of to in on for and or is are was were be been being it
     basically kind sort thing things stuff get got make made use used using one way ok okay please hey hi know mean say said
     guess wondering question understand lecture video course"""
 _STOP_WORDS = frozenset(_STOP_TEXT.split())
-
-
-def chunk_sentences(document: Document) -> list[tuple[str, float | None, float | None]]:
-    """The sentences of a chunk with their start/end, from the offsets chunking stored in meta."""
-    text = document.content or ""
-    offsets = list(document.meta.get("sentence_offsets") or [0])
-    starts = list(document.meta.get("sentence_starts") or [document.meta.get("start_s")])
-    ends = list(document.meta.get("sentence_ends") or [document.meta.get("end_s")])
-    bounds = [*offsets[1:], len(text) + 1]
-    sentences = []
-    for i, (begin, end) in enumerate(zip(offsets, bounds, strict=True)):
-        piece = text[begin : end - 1].strip()
-        if piece:
-            start_s = starts[i] if i < len(starts) else None
-            end_s = ends[i] if i < len(ends) else None
-            sentences.append((piece, start_s, end_s))
-    return sentences
 
 
 def cited_positions(candidates: list[tuple[str, float | None, float]], threshold: float, max_videos: int = MAX_CITED_VIDEOS) -> list[int]:
@@ -149,12 +155,18 @@ class OfflineAnswerer:
         max_citations: int = 3,
         chunks_per_video: int = 2,
         store_name: str = "embedded",
+        use_stored_vectors: bool = True,
     ) -> None:
         self.embedder = embedder
+        # False embeds every sentence per question, as before vectors were stored (the benchmarks' baseline).
+        self.use_stored_vectors = use_stored_vectors
         self.min_relevance = min_relevance
         self.max_citations = max_citations
         self.chunks_per_video = chunks_per_video
         self.store_name = store_name
+        self._space = embedder_space(embedder)
+        self._warned = False
+        self.embedded_on_the_fly = 0  # sentences this answerer had to embed itself (chunks indexed without vectors)
 
     def warm_up(self) -> None:
         """Load the sentence embedder once, before the first question."""
@@ -204,8 +216,7 @@ class OfflineAnswerer:
             if group is not None and len(group) < self.chunks_per_video and all(d.id != document.id for d in group):
                 group.append(document)
         sentences = {d.id: chunk_sentences(d) for group in chunks.values() for d in group}
-        texts = sorted({text for items in sentences.values() for text, _, _ in items if len(text.split()) >= MIN_SENTENCE_WORDS})
-        vectors = self._embed(texts)
+        vectors = self._sentence_vectors([d for group in chunks.values() for d in group], sentences)
         query = _unit(query)
         asked = content_terms(question)
         videos = []
@@ -213,14 +224,15 @@ class OfflineAnswerer:
         for video in order:
             entry = _Video(video)
             for document in chunks[video]:
-                items = [(i, text, start) for i, (text, start, _) in enumerate(sentences[document.id]) if text in vectors]
+                own = vectors[document.id]
+                items = [(i, text, start) for i, (text, start, _) in enumerate(sentences[document.id]) if i in own]
                 if not items:
                     continue
-                chunk_similarity = float(_unit(np.sum([vectors[text] for _, text, _ in items], axis=0)) @ query)
+                chunk_similarity = float(_unit(np.sum([own[i] for i, _, _ in items], axis=0)) @ query)
                 prior = RANK_WEIGHT * (1 - rank.get(document.id, len(pool)) / max(len(pool), 1))
                 similarities: dict[int, float] = {}
                 for index, text, start in items:
-                    similarity = float(vectors[text] @ query) - (QUESTION_PENALTY if text.rstrip().endswith("?") else 0.0)
+                    similarity = float(own[index] @ query) - (QUESTION_PENALTY if text.rstrip().endswith("?") else 0.0)
                     similarities[index] = similarity
                     lexical = len(asked & content_terms(text)) / len(asked) if asked else 0.0
                     score = similarity + prior + CHUNK_WEIGHT * chunk_similarity + LEXICAL_WEIGHT * lexical
@@ -232,11 +244,34 @@ class OfflineAnswerer:
         coverage = len(asked & found) / len(asked) if asked else 0.0
         return videos, best_similarity + COVERAGE_WEIGHT * coverage if best_similarity > -1.0 else -1.0
 
-    def _embed(self, texts: list[str]) -> dict[str, np.ndarray]:
-        if not texts:
-            return {}
-        embedded = self.embedder.run(documents=[Document(content=t) for t in texts])["documents"]
-        return {text: _unit(np.asarray(d.embedding, dtype=np.float32)) for text, d in zip(texts, embedded, strict=True)}
+    def _sentence_vectors(
+        self, documents: list[Document], sentences: dict[str, list[tuple[str, float | None, float | None]]]
+    ) -> dict[str, dict[int, np.ndarray]]:
+        """Each chunk's sentence position -> unit vector: stored ones where the index has them, else embedded now."""
+        vectors: dict[str, dict[int, np.ndarray]] = {}
+        missing: list[Document] = []
+        for document in documents:
+            stored = stored_vectors(document, self._space) if self.use_stored_vectors else None
+            if stored is None:
+                missing.append(document)
+            else:
+                vectors[document.id] = stored
+        if missing:
+            if not self._warned and self.use_stored_vectors:
+                self._warned = True
+                logger.warning(
+                    "the index has no sentence vectors for %s in this model's space (indexed before they were stored, or with "
+                    "another model): embedding them per question, which is slower; re-run ingest to store them",
+                    missing[0].meta.get("video_id"),
+                )
+            wanted = {d.id: scored_positions(sentences[d.id]) for d in missing}
+            texts = sorted({sentences[d.id][p][0] for d in missing for p in wanted[d.id]})
+            self.embedded_on_the_fly += len(texts)
+            matrix = text_vectors(self.embedder, texts, self._space, memo=False) if texts else np.zeros((0, 0), dtype=np.float32)
+            row = {text: matrix[i] for i, text in enumerate(texts)}
+            for document in missing:
+                vectors[document.id] = {p: row[sentences[document.id][p][0]] for p in wanted[document.id]}
+        return vectors
 
     def _candidate_moments(self, videos: list[_Video]) -> list[_Moment]:
         """Each video's best moment in retrieval order, followed by its second moment where a long lecture has one."""
@@ -309,6 +344,7 @@ class OfflineAnswerer:
             max_citations=self.max_citations,
             chunks_per_video=self.chunks_per_video,
             store_name=self.store_name,
+            use_stored_vectors=self.use_stored_vectors,
         )
 
     @classmethod

@@ -15,6 +15,8 @@ from typing import Any, Self
 from pydantic import ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipelines.settings.console import ConsoleSettings
+from pipelines.settings.courses import CourseSettings
 from pipelines.settings.discord import DiscordSettings
 from pipelines.settings.freshness import FreshnessSettings
 from pipelines.settings.llm import LlmSettings
@@ -43,6 +45,8 @@ class Settings(
     SlackSettings,
     DiscordSettings,
     ServingSettings,
+    CourseSettings,
+    ConsoleSettings,
     BaseSettings,
 ):
     """Everything configurable. Field ``x`` is read from ``COURSE_TA_X`` (or ``.env``)."""
@@ -64,12 +68,26 @@ class Settings(
         return self
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Build the settings, turning pydantic's report into one line per bad variable."""
+def load_settings(*, deployment: bool = False, **overrides: Any) -> Settings:
+    """Build the settings, turning pydantic's report into one line per bad variable.
+
+    With a courses file, the settings are those of the course the command works on (``--course``,
+    or the only course); ``deployment=True`` returns the whole deployment's settings instead, for the
+    commands that serve or schedule every course.
+    """
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as error:
         raise SettingsError(_one_line(error)) from None
+    if deployment or not (settings.course or settings.courses_file or settings.courses_path.exists()):
+        return settings
+    from pipelines.courses.catalog import CourseError
+    from pipelines.courses.course_settings import course_settings
+
+    try:
+        return course_settings(settings)
+    except CourseError as error:
+        raise SettingsError(str(error)) from None
 
 
 def _one_line(error: ValidationError) -> str:

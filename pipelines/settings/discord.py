@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AliasChoices, BaseModel, Field, SecretStr
 
-from pipelines.settings.validators import comma_list, discord_id, optional, secret
+from pipelines.settings.validators import comma_list, discord_id, one_of, optional, secret
 
 DISCORD_IDS = comma_list(discord_id, describe="Discord ids")
 
@@ -29,6 +29,10 @@ class DiscordSettings(BaseModel):
     # Replies to the bot's answers (and messages in threads started from them) ask follow-ups; this
     # needs the privileged Message Content intent switched on in the developer portal.
     discord_follow_ups: bool = True
+    # How the spoken answer is posted after the text: voice_message (Discord's voice-message player,
+    # a plain attachment where Discord refuses one), attachment (always a plain .ogg file), or
+    # with_text (wait for the clip and post it with the text in one message, as before).
+    discord_clip_mode: Annotated[str, AfterValidator(one_of("voice_message", "attachment", "with_text", case="lower"))] = "voice_message"
 
     @property
     def discord_allowed_guild_ids(self) -> frozenset[int]:

@@ -39,6 +39,9 @@ class ModelSettings(BaseModel):
     # Empty = the bundled all-MiniLM-L6-v2; else a sentence-transformers folder or name.
     embedding_model: Annotated[str, BeforeValidator(_bundled_if_blank)] = ""
     embedding_batch_size: int = Field(default=64, ge=1, le=4096)
+    # torch = sentence-transformers as shipped; onnx = the same model exported to onnxruntime under the data dir;
+    # onnx-int8 = that export with int8 weights (its vectors differ slightly: switching to or from it re-embeds).
+    embedding_backend: Annotated[str, AfterValidator(one_of("torch", "onnx", "onnx-int8"))] = "torch"
     chunk_words: int = Field(default=120, ge=20, le=2000)
     chunk_overlap_words: int = Field(default=30, ge=0)
 

@@ -42,7 +42,8 @@ class SlackSettings(BaseModel):
     # Per-user rate limit: at most this many questions per window.
     slack_rate_limit: int = Field(default=6, ge=1, le=10_000)
     slack_rate_window_s: float = Field(default=60.0, gt=0.0, le=86_400.0)
-    # Threads for Bolt's listeners; answers (CPU-bound) run at most slack_answer_concurrency at a time.
+    # Threads for Bolt's listeners (they only start answers, never wait for one). Answers run in the shared answer
+    # pool (COURSE_TA_ANSWER_WORKERS); slack_answer_concurrency sizes Slack's own pool only for a service without one.
     slack_workers: int = Field(default=16, ge=2, le=256)
     slack_answer_concurrency: int = Field(default=2, ge=1, le=64)
     slack_working_reaction: Annotated[

@@ -15,6 +15,7 @@ from haystack.utils import Secret
 from pipelines.settings import Settings
 from pipelines.stores.elasticsearch_index import BASE_PROPERTIES, client_options
 from pipelines.stores.embedded_store import PersistentInMemoryDocumentStore
+from pipelines.stores.errors import StoreError
 
 # The base field mapping; the full index body (dims, int8 HNSW, _meta, settings) is built by
 # pipelines.stores.elasticsearch_index.IndexLayout when the index is first created.
@@ -70,8 +71,18 @@ class StoreBundle:
         return grouped
 
 
-def open_store(settings: Settings) -> StoreBundle:
-    """The configured store; Elasticsearch connects lazily on first use (see ``CourseElasticsearchStore``)."""
+def open_store(settings: Settings, rebuild: bool = False) -> StoreBundle:
+    """The configured store; Elasticsearch connects lazily on first use (see ``CourseElasticsearchStore``).
+
+    ``rebuild=True`` opens the embedded index empty, without reading the file (it may be damaged),
+    for ``course-ta ingest --rebuild``; its first save replaces the file. Elasticsearch keeps its
+    own copies and is rebuilt with ``course-ta es reindex`` instead.
+    """
+    if rebuild and settings.elasticsearch_url:
+        raise StoreError(
+            "--rebuild recreates the embedded index; Elasticsearch is rebuilt with `course-ta es reindex` "
+            "(or unset COURSE_TA_ELASTICSEARCH_URL to rebuild the embedded one)"
+        )
     if settings.elasticsearch_url:
         from pipelines.stores.elasticsearch_store import CourseElasticsearchStore
 
@@ -90,4 +101,4 @@ def open_store(settings: Settings) -> StoreBundle:
             **client_options(settings),
         )
         return StoreBundle(store=store, name="elasticsearch")
-    return StoreBundle(store=PersistentInMemoryDocumentStore(settings.store_dir), name="embedded")
+    return StoreBundle(store=PersistentInMemoryDocumentStore(settings.store_dir, rebuild=rebuild), name="embedded")

@@ -46,6 +46,8 @@ BASE_PROPERTIES: dict[str, Any] = {
     "sentence_offsets": {"type": "integer", "index": False},
     "sentence_starts": {"type": "float", "index": False},
     "sentence_ends": {"type": "float", "index": False},
+    # Stored with the chunk for the answerer, never searched: not indexed, not even parsed.
+    "sentence_vectors": {"type": "object", "enabled": False},
 }
 
 

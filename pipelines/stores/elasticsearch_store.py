@@ -9,23 +9,78 @@ Three things the stock store does not do:
 - retry bulk items Elasticsearch rejects with 429 (write queue full) with exponential backoff,
   instead of failing a whole ingest run on a momentarily busy node.
 
-It stays lazy like the parent: nothing connects until the first read or write.
+It stays lazy like the parent: nothing connects until the first read or write. When the cluster
+cannot be reached (down, wrong URL, TLS or credentials refused), every read and write raises
+:class:`StoreUnavailableError` naming the server (never its credentials) and the fix, so commands print
+one line and the bots give their usual polite failure instead of a transport traceback.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
-from elasticsearch import Elasticsearch, helpers
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import ConnectionTimeout, TlsError
+from elasticsearch import AuthenticationException, AuthorizationException, Elasticsearch, helpers
 from haystack import Document
 from haystack.document_stores.errors import DocumentStoreError, DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 from haystack_integrations.document_stores.elasticsearch import ElasticsearchDocumentStore
 
 from pipelines.stores import elasticsearch_index as es_index
+from pipelines.stores.errors import StoreUnavailableError
 
 logger = logging.getLogger(__name__)
+
+START_HINT = "start it (docker compose -f infra/docker-compose.yml up -d elasticsearch) or fix COURSE_TA_ELASTICSEARCH_URL"
+
+
+def safe_hosts(hosts: Any) -> str:
+    """The configured host(s) as they can be printed: user and password taken out of every URL."""
+    items = hosts if isinstance(hosts, list | tuple) else [hosts]
+    shown = []
+    for host in items:
+        text = str(host.get("host", host)) if isinstance(host, dict) else str(host)
+        try:
+            parts = urlsplit(text) if "://" in text else None
+        except ValueError:
+            parts = None
+        if parts is not None:
+            text = urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, "", ""))
+        else:  # not a URL with a scheme: still never print what precedes an '@'
+            text = text.rsplit("@", 1)[-1]
+        shown.append(text)
+    return ", ".join(shown) or "(no host configured)"
+
+
+@contextmanager
+def unavailable_as_store_error(hosts: Any) -> Iterator[None]:
+    """Turn "the cluster cannot be reached or refuses us" into :class:`StoreUnavailableError` with the fix."""
+    where = safe_hosts(hosts)
+    try:
+        yield
+    except TlsError as error:
+        raise StoreUnavailableError(
+            f"Elasticsearch at {where}: TLS failed ({error.message}); set COURSE_TA_ELASTICSEARCH_CA_CERTS "
+            "(or COURSE_TA_ELASTICSEARCH_CA_FINGERPRINT) to the cluster's certificate"
+        ) from None
+    except (TransportConnectionError, ConnectionTimeout) as error:
+        kind = "timed out" if isinstance(error, ConnectionTimeout) else "cannot be reached"
+        raise StoreUnavailableError(f"Elasticsearch at {where} {kind}: {START_HINT}; `course-ta doctor` checks it") from None
+    except AuthenticationException:
+        raise StoreUnavailableError(
+            f"Elasticsearch at {where} rejected the credentials (401): set COURSE_TA_ELASTICSEARCH_API_KEY "
+            "or COURSE_TA_ELASTICSEARCH_USERNAME and _PASSWORD"
+        ) from None
+    except AuthorizationException:
+        raise StoreUnavailableError(
+            f"Elasticsearch at {where} refused access (403): grant the API key or user the monitor cluster privilege "
+            "and all privileges on the course-ta* indices"
+        ) from None
 
 
 class CourseElasticsearchStore(ElasticsearchDocumentStore):
@@ -63,6 +118,10 @@ class CourseElasticsearchStore(ElasticsearchDocumentStore):
     def _ensure_initialized(self) -> None:
         if self._client is not None:
             return
+        with unavailable_as_store_error(self._hosts):
+            self._connect()
+
+    def _connect(self) -> None:
         client = Elasticsearch(self._hosts, api_key=self._handle_auth(), headers=self._headers, **self._kwargs)
         version = es_index.server_version(client)  # raises on a cluster too old or unreachable
         concrete = es_index.ensure_index(
@@ -84,6 +143,32 @@ class CourseElasticsearchStore(ElasticsearchDocumentStore):
     async def _ensure_initialized_async(self) -> None:
         self._ensure_initialized()  # the index and alias are set up once, synchronously
         await super()._ensure_initialized_async()
+
+    # Every read the app makes, wrapped so an unreachable cluster is a StoreUnavailableError with the fix.
+    def count_documents(self) -> int:
+        """How many documents the index holds."""
+        with unavailable_as_store_error(self._hosts):
+            return super().count_documents()
+
+    def count_documents_by_filter(self, filters: dict[str, Any]) -> int:
+        """How many documents match ``filters``."""
+        with unavailable_as_store_error(self._hosts):
+            return super().count_documents_by_filter(filters)
+
+    def count_unique_metadata_by_filter(self, filters: dict[str, Any], metadata_fields: list[str]) -> dict[str, int]:
+        """Distinct values per metadata field among the documents matching ``filters``."""
+        with unavailable_as_store_error(self._hosts):
+            return super().count_unique_metadata_by_filter(filters, metadata_fields)
+
+    def _search_documents(self, **kwargs: Any) -> list[Document]:
+        # BM25, vector and filter retrieval all search through here.
+        with unavailable_as_store_error(self._hosts):
+            return super()._search_documents(**kwargs)
+
+    def delete_documents(self, document_ids: list[str], refresh: Literal["wait_for", True, False] = "wait_for") -> None:
+        """Delete documents by id."""
+        with unavailable_as_store_error(self._hosts):
+            super().delete_documents(document_ids, refresh=refresh)
 
     def to_dict(self) -> dict[str, Any]:
         """Serialisable without secrets: basic-auth credentials are dropped (API keys are Secrets)."""
@@ -121,6 +206,22 @@ class CourseElasticsearchStore(ElasticsearchDocumentStore):
                 if source.get(field) is None:
                     source.pop(field, None)
             actions.append({"_op_type": action, "_id": document.id, "_source": source})
+        with unavailable_as_store_error(self._hosts):
+            written, duplicates, failures = self._bulk(actions, policy, refresh)
+        if duplicates:
+            raise DuplicateDocumentError(f"IDs '{', '.join(map(str, duplicates))}' already exist in the document store.")
+        if failures:
+            first = failures[0].get("error", {})
+            raise DocumentStoreError(
+                f"{len(failures)} of {len(actions)} documents were not written to {self._index} "
+                f"(first: {first.get('type')}: {first.get('reason')})"
+            )
+        return written
+
+    def _bulk(
+        self, actions: list[dict[str, Any]], policy: DuplicatePolicy, refresh: Literal["wait_for", True, False]
+    ) -> tuple[int, list[Any], list[dict[str, Any]]]:
+        """(written, duplicate ids, other failed items) of one streamed bulk write."""
         written, duplicates, failures = 0, [], []
         for ok, item in helpers.streaming_bulk(
             self.client,
@@ -142,12 +243,4 @@ class CourseElasticsearchStore(ElasticsearchDocumentStore):
                     duplicates.append(result.get("_id"))
             else:
                 failures.append(result)
-        if duplicates:
-            raise DuplicateDocumentError(f"IDs '{', '.join(map(str, duplicates))}' already exist in the document store.")
-        if failures:
-            first = failures[0].get("error", {})
-            raise DocumentStoreError(
-                f"{len(failures)} of {len(actions)} documents were not written to {self._index} "
-                f"(first: {first.get('type')}: {first.get('reason')})"
-            )
-        return written
+        return written, duplicates, failures

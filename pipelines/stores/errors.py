@@ -21,3 +21,7 @@ class StoreBusyError(StoreError):
 
 class StoreUnavailableError(StoreError):
     """The store's server cannot be reached (Elasticsearch down, wrong URL, refused credentials)."""
+
+
+class StoreWriteError(StoreError):
+    """The index could not be written (disk full, folder not writable); the previous index is left intact."""

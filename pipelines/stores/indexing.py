@@ -1,7 +1,10 @@
 """The Haystack indexing pipeline: keep only what changed, embed it, write it, drop what is stale.
 
-    IncrementalDiff ──documents──► SentenceTransformersDocumentEmbedder ──► DocumentWriter
-          └──────────stale_ids─────────────────────────────────────────────► StaleRemover
+    IncrementalDiff ──documents──► document embedder ──► SentenceVectorizer ──► DocumentWriter
+          └──────────stale_ids──────────────────────────────────────────────────────► StaleRemover
+
+The sentence vectorizer stores each chunk's sentence vectors in its meta (same model as the chunk,
+see :mod:`pipelines.search.sentence_vectors`), so answering never embeds a sentence.
 
 Document ids are content hashes (see ``pipelines.corpus.chunking``), so for one video the set of new ids
 against the set already stored says exactly what to embed and what to delete. New chunks are
@@ -12,12 +15,14 @@ and the next run removes them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from haystack import Document, Pipeline, component
 from haystack.components.writers import DocumentWriter
 from haystack.document_stores.types import DocumentStore, DuplicatePolicy
 
 from pipelines.search.embedders import document_embedder
+from pipelines.search.sentence_vectors import attach, embedder_space
 from pipelines.settings import Settings
 from pipelines.stores.document_store import StoreBundle
 
@@ -34,6 +39,24 @@ class IncrementalDiff:
         new_documents = [d for d in documents if d.id not in existing]
         stale = sorted(existing - fresh)
         return {"documents": new_documents, "stale_ids": stale, "unchanged": len(fresh & existing)}
+
+
+@component
+class SentenceVectorizer:
+    """Store each chunk's sentence vectors with it, embedded by ``embedder`` (the chunk embedder itself: one model loaded)."""
+
+    def __init__(self, embedder: Any) -> None:
+        self.embedder = embedder
+
+    def warm_up(self) -> None:
+        """Load the model (shared with the chunk embedder, so this costs nothing more)."""
+        if hasattr(self.embedder, "warm_up"):
+            self.embedder.warm_up()
+
+    @component.output_types(documents=list[Document])
+    def run(self, documents: list[Document]) -> dict:
+        """The same documents, chunks now carrying ``sentence_vectors`` in meta."""
+        return {"documents": attach(documents, self.embedder, embedder_space(self.embedder))}
 
 
 @component
@@ -67,11 +90,14 @@ class Indexer:
         self.bundle = bundle
         self.pipeline = Pipeline()
         self.pipeline.add_component("diff", IncrementalDiff())
-        self.pipeline.add_component("embedder", document_embedder(settings))
+        embedder = document_embedder(settings)
+        self.pipeline.add_component("embedder", embedder)
+        self.pipeline.add_component("sentences", SentenceVectorizer(embedder))
         self.pipeline.add_component("writer", DocumentWriter(document_store=bundle.store, policy=DuplicatePolicy.OVERWRITE))
         self.pipeline.add_component("remover", StaleRemover(bundle.store))
         self.pipeline.connect("diff.documents", "embedder.documents")
-        self.pipeline.connect("embedder.documents", "writer.documents")
+        self.pipeline.connect("embedder.documents", "sentences.documents")
+        self.pipeline.connect("sentences.documents", "writer.documents")
         self.pipeline.connect("diff.stale_ids", "remover.stale_ids")
         self.pipeline.connect("writer.documents_written", "remover.documents_written")
         self._existing: dict[str, set[str]] | None = None

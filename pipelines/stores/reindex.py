@@ -1,7 +1,7 @@
 """Zero-downtime re-index on Elasticsearch: build a new physical index, then move the alias atomically.
 
-Used to switch to a fine-tuned embedding model (``--reembed``: every chunk is embedded again with
-``COURSE_TA_EMBEDDING_MODEL``) or to apply a new mapping while keeping the vectors. The old index
+Used to switch to a fine-tuned embedding model (``--reembed``: every chunk and its sentences are
+embedded again with ``COURSE_TA_EMBEDDING_MODEL``) or to apply a new mapping while keeping the vectors. The old index
 keeps serving until the single ``POST /_aliases`` that swaps them.
 
 Chunk ids are content hashes, so "what changed while we copied" is a set difference of ids: before
@@ -179,7 +179,10 @@ def _store_for(settings: Settings, index: str) -> Any:
 
 def _embedder(settings: Settings) -> Embed:
     from pipelines.search.embedders import document_embedder
+    from pipelines.search.sentence_vectors import attach, embedder_space
 
     embedder = document_embedder(settings)
     embedder.warm_up()
-    return lambda documents: embedder.run(documents=documents)["documents"]
+    space = embedder_space(embedder)
+    # A new model makes the stored sentence vectors meaningless: they are embedded again with the chunks.
+    return lambda documents: attach(embedder.run(documents=documents)["documents"], embedder, space)

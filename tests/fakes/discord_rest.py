@@ -2,9 +2,12 @@
 
 discord.py's ``Route.BASE`` is pointed here (its own transport seam, like a base URL), so the real
 library builds and sends every request: login, command sync (bulk overwrite, globally or per
-guild), interaction callbacks, followup webhooks (multipart with the clip), replies, typing.
+guild), interaction callbacks, followup webhooks (multipart with the clip), replies, typing,
+voice messages (flag ``1 << 13``, one ``audio/*`` file, ``duration_secs`` and ``waveform`` in the
+attachment entry; checked as Discord checks them, answered with the attachment metadata).
 Nothing of ours is replaced. ``fail`` makes a route answer with an error as Discord does (403
-Missing Access, 429 with ``retry_after``), to exercise how our code copes.
+Missing Access, 429 with ``retry_after``, 403 50173 for a channel without voice messages), to
+exercise how our code copes; ``when`` narrows it to some requests (e.g. only voice messages).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ _ids = itertools.count(910000000000000000)
 _sequence = itertools.count()
 GLOBAL_COMMANDS = re.compile(r"^/applications/(?P<app>\d+)/commands$")
 GUILD_COMMANDS = re.compile(r"^/applications/(?P<app>\d+)/guilds/(?P<guild>\d+)/commands$")
+IS_VOICE_MESSAGE = 1 << 13
 
 
 def next_sequence() -> int:
@@ -66,6 +70,11 @@ class Call:
     def files(self) -> list[Part]:
         return [p for p in self.parts if p.filename]
 
+    @property
+    def is_voice_message(self) -> bool:
+        payload = self.payload
+        return isinstance(payload, dict) and bool(payload.get("flags", 0) & IS_VOICE_MESSAGE)
+
 
 @dataclass
 class Failure:
@@ -76,9 +85,10 @@ class Failure:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    when: Callable[[Call], bool] | None = None
 
     def matches(self, call: Call) -> bool:
-        return call.method == self.method and re.search(self.path, call.path) is not None
+        return call.method == self.method and re.search(self.path, call.path) is not None and (self.when is None or self.when(call))
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -152,13 +162,15 @@ class DiscordAPI:
             self.changed.notify_all()
         return self.respond(call)
 
-    def fail(self, method: str, path: str, status: int, code: int, message: str, **extra: Any) -> None:
+    def fail(
+        self, method: str, path: str, status: int, code: int, message: str, when: Callable[[Call], bool] | None = None, **extra: Any
+    ) -> None:
         """From now on answer ``method`` on paths matching ``path`` with Discord's error body.
 
         A 429 carries ``retry_after`` (seconds, from ``extra``) and the ``Via`` header Discord's edge
         sets: discord.py treats a 429 without it as a Cloudflare ban and does not retry."""
         headers = {"Via": "1.1 google"} if status == 429 else {}
-        self.failures.append(Failure(method, path, status, {"message": message, "code": code, **extra}, headers))
+        self.failures.append(Failure(method, path, status, {"message": message, "code": code, **extra}, headers, when))
 
     def respond(self, call: Call) -> web.Response:
         method, path = call.method, call.path
@@ -200,6 +212,9 @@ class DiscordAPI:
         if method == "POST" and path.endswith("/typing"):
             return web.Response(status=204)
         if method in ("POST", "PATCH") and path.startswith(("/webhooks/", "/channels/")):
+            problem = voice_message_problem(call) if call.is_voice_message else None
+            if problem is not None:
+                return json_response({"message": problem[1], "code": problem[0]}, status=400)
             call.response = self.message_for(call)
             return json_response(call.response)
         return json_response({"message": f"not served by the test server: {method} {path}", "code": 0}, status=404)
@@ -230,6 +245,7 @@ class DiscordAPI:
             content=body.get("content", ""),
             embeds=body.get("embeds", []),
             flags=body.get("flags", 0),
+            attachments=[attachment_object(call, entry) for entry in body.get("attachments", [])],
             webhook_id=str(APP_ID) if call.path.startswith("/webhooks/") else None,
         )
 
@@ -245,3 +261,35 @@ class DiscordAPI:
 
     def find(self, method: str, fragment: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and fragment in c.path]
+
+
+def attachment_object(call: Call, entry: dict[str, Any]) -> dict[str, Any]:
+    """The attachment as Discord returns it; voice-message metadata only for an ``audio/*`` file (as Discord does)."""
+    index = int(entry.get("id", 0))
+    part = next((p for p in call.parts if p.name == f"files[{index}]"), None)
+    content_type = part.content_type if part is not None else None
+    attachment: dict[str, Any] = {
+        "id": str(next(_ids)),
+        "filename": entry.get("filename") or (part.filename if part else "file"),
+        "size": len(part.data) if part else 0,
+        "url": "https://cdn.example.invalid/attachment",
+        "proxy_url": "https://cdn.example.invalid/attachment",
+        "content_type": content_type,
+    }
+    if call.is_voice_message and content_type and content_type.startswith("audio/"):
+        attachment["duration_secs"] = entry.get("duration_secs")
+        attachment["waveform"] = entry.get("waveform")
+    return attachment
+
+
+def voice_message_problem(call: Call) -> tuple[int, str] | None:
+    """Discord's rules for a voice message: no content, one audio file, duration and waveform declared."""
+    body = call.payload or {}
+    if body.get("content") or body.get("embeds") or body.get("sticker_ids"):
+        return 50159, "Voice messages do not support additional content."
+    entries = body.get("attachments") or []
+    if len(call.files) != 1 or len(entries) != 1:
+        return 50160, "Voice messages must have a single audio attachment."
+    if "duration_secs" not in entries[0] or "waveform" not in entries[0]:
+        return 50161, "Voice messages must have supporting metadata."
+    return None

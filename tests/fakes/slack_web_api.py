@@ -7,6 +7,15 @@ the time it arrived, so tests can check order and content. ``fail`` makes a meth
 Slack error code, the way Slack itself refuses (e.g. ``not_in_channel``). With ``app_token`` and
 ``socket_mode_url`` set it also answers ``apps.connections.open`` (Socket Mode's first call, made with
 the app-level token) with that WebSocket URL (tests/fakes/slack_socket_mode.py serves it).
+
+Text streaming as the SDK drives it (``WebClient.chat_stream`` → ``chat.startStream`` /
+``chat.appendStream`` / ``chat.stopStream``, JSON bodies with ``markdown_text`` or ``chunks``):
+a streamed message is kept like any other, with ``text`` the concatenated markdown so far,
+``tasks`` the task cards by id, ``stream`` ``"streaming"`` or ``"stopped"`` and, once stopped, the
+``blocks`` given to ``chat.stopStream``. As on Slack, a stream outside a DM needs
+``recipient_user_id`` and ``recipient_team_id``, a stopped stream takes no more appends
+(``message_not_in_streaming_state``) but can be edited with ``chat.update``. The agent view's
+``assistant.threads.setStatus`` / ``setSuggestedPrompts`` / ``setTitle`` are recorded per thread.
 """
 
 from __future__ import annotations
@@ -24,7 +33,8 @@ from urllib.parse import parse_qs
 T = TypeVar("T")
 
 # Parameters the SDK sends as JSON strings inside form bodies.
-_JSON_FORM_FIELDS = ("blocks", "attachments", "files")
+_JSON_FORM_FIELDS = ("blocks", "attachments", "files", "chunks", "prompts", "loading_messages")
+MAX_PROMPTS = 4
 
 
 @dataclass
@@ -51,6 +61,9 @@ class SlackWire:
     fail: dict[str, str] = field(default_factory=dict)
     app_token: str | None = None
     socket_mode_url: str | None = None
+    statuses: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    prompts: list[dict[str, Any]] = field(default_factory=list)
+    titles: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -201,10 +214,124 @@ class SlackWire:
         message = self.messages.get(key)  # type: ignore[arg-type]
         if message is None:
             return {"ok": False, "error": "message_not_found"}
+        if message.get("stream") == "streaming":
+            return {"ok": False, "error": "message_is_streaming"}
         if len(params.get("blocks") or []) > 50:
             return {"ok": False, "error": "invalid_blocks"}
         message.update(text=params.get("text", ""), blocks=params.get("blocks") or [], edits=message["edits"] + 1)
         return {"ok": True, "channel": key[0], "ts": key[1], "text": message["text"]}
+
+    # -- text streaming ------------------------------------------------------------------------------
+    def _m_chat_startStream(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel, thread_ts = params.get("channel"), params.get("thread_ts")
+        if not channel or not thread_ts:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not str(channel).startswith("D") and not (params.get("recipient_user_id") and params.get("recipient_team_id")):
+            return {"ok": False, "error": "missing_recipient"}  # required when streaming outside a DM
+        ts = self._next_ts()
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "ts": ts,
+            "text": "",
+            "blocks": [],
+            "thread_ts": thread_ts,
+            "edits": 0,
+            "stream": "streaming",
+            "recipient": (params.get("recipient_user_id"), params.get("recipient_team_id")),
+            "tasks": {},
+            "appends": [],  # the markdown text of each call, in order
+        }
+        error = self._stream_content(message, params)
+        if error:
+            return {"ok": False, "error": error}
+        self.messages[(channel, ts)] = message
+        return {"ok": True, "channel": channel, "ts": ts}
+
+    def _m_chat_appendStream(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._streaming(params)
+        if isinstance(message, str):
+            return {"ok": False, "error": message}
+        error = self._stream_content(message, params)
+        if error:
+            return {"ok": False, "error": error}
+        message["edits"] += 1
+        return {"ok": True, "channel": params["channel"], "ts": params["ts"]}
+
+    def _m_chat_stopStream(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._streaming(params)
+        if isinstance(message, str):
+            return {"ok": False, "error": message}
+        error = self._stream_content(message, params)
+        if error:
+            return {"ok": False, "error": error}
+        blocks = params.get("blocks") or []
+        if len(blocks) > 50:
+            return {"ok": False, "error": "invalid_blocks"}
+        message.update(blocks=blocks, stream="stopped", edits=message["edits"] + 1)
+        return {"ok": True, "channel": params["channel"], "ts": params["ts"], "message": {"ts": params["ts"], "text": message["text"]}}
+
+    def _streaming(self, params: dict[str, Any]) -> dict[str, Any] | str:
+        message = self.messages.get((params.get("channel"), params.get("ts")))  # type: ignore[arg-type]
+        if message is None:
+            return "message_not_found"
+        if message.get("stream") != "streaming":
+            return "message_not_in_streaming_state"
+        return message
+
+    @staticmethod
+    def _stream_content(message: dict[str, Any], params: dict[str, Any]) -> str | None:
+        """Apply ``markdown_text`` and ``chunks`` (markdown_text and task_update) to a streamed message; an error code or None."""
+        pieces: list[str] = []
+        if params.get("markdown_text"):
+            pieces.append(params["markdown_text"])
+        for chunk in params.get("chunks") or []:
+            kind = chunk.get("type")
+            if kind == "markdown_text":
+                pieces.append(chunk.get("text", ""))
+            elif kind == "task_update":
+                if (
+                    not chunk.get("id")
+                    or not chunk.get("title")
+                    or chunk.get("status") not in ("pending", "in_progress", "complete", "error")
+                ):
+                    return "invalid_chunks"
+                message["tasks"][chunk["id"]] = {"title": chunk["title"], "status": chunk["status"]}
+            elif kind not in ("plan_update", "blocks"):
+                return "invalid_chunks"
+        text = "".join(pieces)
+        if len(text) > 12_000:
+            return "msg_too_long"
+        message["text"] += text
+        message["appends"].append(text)
+        return None
+
+    # -- the agent view -------------------------------------------------------------------------------
+    def _m_assistant_threads_setStatus(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("channel_id") or not params.get("thread_ts") or "status" not in params:
+            return {"ok": False, "error": "invalid_arguments"}
+        self.statuses.setdefault((params["channel_id"], params["thread_ts"]), []).append(
+            {"status": params["status"], "loading_messages": params.get("loading_messages") or []}
+        )
+        return {"ok": True}
+
+    def _m_assistant_threads_setSuggestedPrompts(self, params: dict[str, Any]) -> dict[str, Any]:
+        prompts = params.get("prompts")
+        if not params.get("channel_id") or not isinstance(prompts, list) or not prompts or len(prompts) > MAX_PROMPTS:
+            return {"ok": False, "error": "invalid_arguments"}
+        if any(not p.get("title") or not p.get("message") for p in prompts):
+            return {"ok": False, "error": "invalid_arguments"}
+        self.prompts.append(
+            {"channel_id": params["channel_id"], "thread_ts": params.get("thread_ts"), "title": params.get("title"), "prompts": prompts}
+        )
+        return {"ok": True}
+
+    def _m_assistant_threads_setTitle(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("channel_id") or not params.get("thread_ts") or not params.get("title"):
+            return {"ok": False, "error": "invalid_arguments"}
+        self.titles[(params["channel_id"], params["thread_ts"])] = params["title"]
+        return {"ok": True}
 
     def _m_chat_postEphemeral(self, params: dict[str, Any]) -> dict[str, Any]:
         if not params.get("channel") or not params.get("user"):

@@ -2,7 +2,8 @@
 
 What a video is on disk comes from ``pipelines.corpus.discovery``, so ``course-ta ingest`` and
 ``course-ta sync`` agree on it. The fingerprint is built from each file's name, size and
-modification time: listing 400 videos costs a directory walk, not a read.
+modification time: listing 400 videos costs a directory walk (and, per media file, a read of its
+first 64 bytes to refuse files that are not media), never a read of a whole file.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from typing import Any
 from haystack import component, default_from_dict, default_to_dict
 
 from pipelines.corpus.transcription.audio import stream_audio
+from pipelines.corpus.transcription.probe import probe_media
 from pipelines.domain import Segment, Word
 from pipelines.settings import Settings
 
@@ -131,6 +132,7 @@ class FasterWhisperTranscriber:
     def transcribe_file(self, path: Path, initial_prompt: str | None = None) -> TranscriptionResult:
         """Transcribe one file window by window; segments come back in whole-file time, ordered and non-overlapping."""
         started = time.perf_counter()
+        probe_media(path)  # junk media fails here, before seconds spent loading the model
         self.warm_up()
         segments: list[Segment] = []
         language = self.language or ""

@@ -6,11 +6,13 @@ stage (chunking, summaries, citations) sees one clean shape regardless of where 
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.corpus.transcripts.annotations import strip_annotations
-from pipelines.corpus.transcripts.decoding import decode_transcript_bytes
+from pipelines.corpus.transcripts.content import check_transcript_text
+from pipelines.corpus.transcripts.decoding import MAX_TRANSCRIPT_BYTES, decode_transcript_bytes, too_large
 from pipelines.corpus.transcripts.errors import TranscriptError
 from pipelines.corpus.transcripts.json_segments import read_json_segments
 from pipelines.corpus.transcripts.plain_text import read_plain_text
@@ -43,6 +45,7 @@ def parse_transcript(text: str, suffix: str = "") -> Transcript:
     """Parse already-decoded text; used for files and for captions fetched from the network."""
     warnings: list[str] = []
     kind = sniff_format(text, suffix)
+    check_transcript_text(text, kind, suffix)
     segments = _READERS[kind](text, warnings)
     segments, collapsed = collapse_repeats(strip_annotations(segments))
     if collapsed:
@@ -53,9 +56,19 @@ def parse_transcript(text: str, suffix: str = "") -> Transcript:
 
 
 def read_transcript(path: Path) -> Transcript:
-    """Decode and parse a transcript file; TranscriptError says why it cannot be read."""
+    """Decode and parse a transcript file; TranscriptError says why it cannot be read.
+
+    Only regular files are opened (a FIFO or device named ``.srt`` would block or never end), and
+    the size limit is checked before a byte is read.
+    """
     try:
-        data = path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise TranscriptError("not a regular file (a folder, device or pipe named like a transcript)")
+        if info.st_size > MAX_TRANSCRIPT_BYTES:
+            raise TranscriptError(too_large(info.st_size))
+        with path.open("rb") as handle:
+            data = handle.read(MAX_TRANSCRIPT_BYTES + 1)
     except OSError as error:
         raise TranscriptError(f"cannot read file: {error.strerror or error}") from None
     decoded = decode_transcript_bytes(data)

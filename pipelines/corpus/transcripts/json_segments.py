@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 from pipelines.corpus.transcripts.errors import TranscriptError
+from pipelines.corpus.transcripts.timecodes import MAX_TIME_S
 from pipelines.domain import Segment, Word
 
 
@@ -22,6 +23,10 @@ def read_json_segments(text: str, warnings: list[str]) -> list[Segment]:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise TranscriptError(f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
+    except RecursionError:
+        raise TranscriptError("JSON is nested too deeply to be a transcript (segments are two or three levels deep)") from None
+    except ValueError as error:  # e.g. an integer with thousands of digits
+        raise TranscriptError(f"invalid JSON: {str(error).splitlines()[0][:120]}") from None
     if isinstance(data, dict):
         if isinstance(data.get("segments"), list):
             items = data["segments"]
@@ -36,28 +41,41 @@ def read_json_segments(text: str, warnings: list[str]) -> list[Segment]:
     else:
         raise TranscriptError("JSON transcript must be a list of segments or an object with 'segments'")
     segments: list[Segment] = []
-    skipped = 0
+    skipped = bad_times = 0
     for item in items:
         segment = _segment(item)
         if segment is None:
             skipped += 1
         elif segment.text:
             segments.append(segment)
+            bad_times += _has_bad_time(item)
     if skipped:
         warnings.append(f"{skipped} JSON item(s) were not segments and were skipped")
+    if bad_times:
+        warnings.append(f"{bad_times} segment(s) had impossible times (negative, NaN, infinite or over a week); their timing was dropped")
     if not segments:
         raise TranscriptError("JSON transcript has no segments with text")
     return segments
 
 
-def _number(value: Any) -> float | None:
+def _number(value: Any, unit_s: float = 1.0) -> float | None:
+    """Seconds from a JSON time in ``unit_s`` units; None for anything that is not a plausible time."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
     try:
-        number = float(value)
-    except ValueError:
+        number = float(value) * unit_s
+    except (ValueError, OverflowError):
         return None
-    return number if math.isfinite(number) and number >= 0 else None
+    return number if math.isfinite(number) and 0 <= number <= MAX_TIME_S else None
+
+
+def _has_bad_time(item: Any) -> bool:
+    """Whether a segment gave a time that ``_number`` refused (as opposed to giving none)."""
+    if isinstance(item, (list, tuple)):
+        values = list(item[1:3])
+    else:
+        values = [item.get(key) for key in ("start", "end", "duration")]
+    return any(value is not None and _number(value) is None for value in values)
 
 
 def _segment(item: Any) -> Segment | None:
@@ -69,8 +87,9 @@ def _segment(item: Any) -> Segment | None:
         return None
     start = _number(item.get("start"))
     end = _number(item.get("end"))
-    if end is None and start is not None and _number(item.get("duration")) is not None:
-        end = start + float(item["duration"])
+    duration = _number(item.get("duration"))
+    if end is None and start is not None and duration is not None:
+        end = start + duration
     words = None
     if isinstance(item.get("words"), list):
         words = (
@@ -96,12 +115,11 @@ def _youtube_json3(events: list[Any], warnings: list[str]) -> list[Segment]:
         if not isinstance(event, dict) or not isinstance(event.get("segs"), list):
             continue
         text = " ".join("".join(str(s.get("utf8", "")) for s in event["segs"] if isinstance(s, dict)).split())
-        start_ms = _number(event.get("tStartMs"))
-        duration_ms = _number(event.get("dDurationMs"))
+        start = _number(event.get("tStartMs"), 0.001)
+        duration = _number(event.get("dDurationMs"), 0.001)
         if not text:
             continue
-        start = start_ms / 1000 if start_ms is not None else None
-        end = start + duration_ms / 1000 if start is not None and duration_ms is not None else None
+        end = start + duration if start is not None and duration is not None else None
         segments.append(Segment(text=text, start=start, end=end))
     if not segments:
         raise TranscriptError("YouTube caption JSON has no events with text")

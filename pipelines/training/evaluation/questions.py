@@ -63,6 +63,8 @@ def read_questions(path: Path) -> list[DevQuestion]:
     """Every question of the file (blank lines skipped); QuestionFileError at the first bad line or when there is none."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise QuestionFileError(f"{path.name} is not UTF-8 text (byte {error.start}); save it as UTF-8 JSONL") from None
     except OSError as error:
         raise QuestionFileError(f"cannot read {path}: {error.strerror or error}") from None
     questions = []

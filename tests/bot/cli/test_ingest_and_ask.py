@@ -80,20 +80,47 @@ def test_bad_questions_get_a_clear_error(question: str, message: str, capsys: py
 
 
 def test_asking_an_empty_index_says_so(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["ask", "--json", "What is attention?"]) == 0
-    payload = json.loads(capsys.readouterr().out)
+    assert main(["ask", "--json", "What is attention?"]) == 2  # nothing to answer from: a setup problem, like a broken store
+    out, err = capsys.readouterr()
+    payload = json.loads(out)
     assert payload["grounded"] is False and "Nothing is indexed yet" in payload["answer"]
+    assert "course-ta ingest PATH" in err
 
 
-def test_demo_indexes_the_sample_course_and_answers_with_links(capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_indexes_the_sample_course_and_answers_with_links(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
+    demo_dir = tmp_path / "data" / "demo"
+    assert f"into the demo data dir {demo_dir}" in out  # it says where it wrote
     assert "4 added" in out
     assert "Reciprocal rank fusion" in out
     assert f"{(SAMPLE_COURSE / 'ct-rag-101.srt').as_uri()}#t=" in out
+    monkeypatch.setenv("COURSE_TA_DATA_DIR", str(demo_dir))
     assert main(["status"]) == 0
     status = capsys.readouterr().out
     assert "videos:     4" in status and "embedded" in status
+
+
+def test_demo_leaves_a_real_course_alone(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "attention.srt").write_text(GOOD_SRT)
+    (course / "residuals.srt").write_text(GOOD_SRT.replace("Attention", "Residual connections").replace("token", "layer"))
+    assert main(["ingest", str(course), "--no-progress"]) == 0
+    assert main(["demo"]) == 0
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    assert f"videos:     {len(list(course.glob('*.srt')))} " in capsys.readouterr().out  # no sample lecture joined the course
+    assert main(["ask", "--json", "How does reciprocal rank fusion combine BM25 and dense retrieval?"]) == 0
+    cited = {c["video_id"] for c in json.loads(capsys.readouterr().out)["citations"]}
+    assert not any(video_id.startswith("ct-") for video_id in cited)
+
+    elsewhere = tmp_path / "elsewhere"
+    assert main(["demo", "--data-dir", str(elsewhere)]) == 0
+    assert f"into the demo data dir {elsewhere}" in capsys.readouterr().out
+    assert (elsewhere / "store" / "documents.npz").is_file()
 
 
 def test_ask_without_a_question_says_what_is_missing(capsys: pytest.CaptureFixture[str]) -> None:

@@ -63,8 +63,8 @@ def test_reingesting_a_folder_removes_the_videos_whose_files_are_gone(course: Pa
 
     # The whole folder gone: that is an error, not a reason to empty the index.
     shutil.rmtree(course)
-    assert main(["ingest", str(course), "--no-progress"]) == 1
-    assert "failed: course: no such file or folder" in capsys.readouterr().err
+    assert main(["ingest", str(course), "--no-progress"]) == 2
+    assert f"course-ta ingest: {course}: no such file or folder" in capsys.readouterr().err
     assert "videos:     2 " in _status(capsys)
 
     # Dropping the source on purpose removes its videos from the index and the ledger.

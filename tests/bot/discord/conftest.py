@@ -74,7 +74,7 @@ def run_bot(indexed: tuple[AnswerService, VoiceRenderer], course_dir: Path, monk
             "discord_cooldown_seconds": 0,
         }
         values.update(overrides)
-        settings: Settings = load_settings(**values)
+        settings: Settings = load_settings(deployment=True, **values)
 
         async def scenario() -> None:
             api = DiscordAPI()

@@ -54,6 +54,8 @@ def test_without_a_test_guild_commands_are_registered_globally_with_voice_comman
             assert commands[name]["contexts"] == [0] and commands[name]["dm_permission"] is False
         for name in COMMANDS - VOICE_COMMANDS:
             assert commands[name]["dm_permission"] is True
+        for name in ("ask", "sources"):  # installable by a student too: DMs, group DMs, servers that allow external apps
+            assert sorted(commands[name]["integration_types"]) == [0, 1] and sorted(commands[name]["contexts"]) == [0, 1, 2]
         assert any("synced 6 command(s) globally" in m for m in s.log.at(logging.INFO))
 
     run_bot(body, discord_test_guild_id=None)

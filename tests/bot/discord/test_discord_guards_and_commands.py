@@ -133,7 +133,7 @@ def test_sources_and_a_reply_follow_up_carry_the_history(run_bot) -> None:
 
         ask = command_interaction("ask", [option("question", "How does reciprocal rank fusion combine BM25 and dense retrieval?")])
         s.interact(ask)
-        answer_call = (await s.until(ask, 2))[1]
+        answer_call = (await s.until(ask, 3))[1]  # the text, then the clip
         sources = command_interaction("sources")
         s.interact(sources)
         embed = (await s.until(sources, 1))[0].payload["data"]["embeds"][0]
@@ -142,11 +142,12 @@ def test_sources_and_a_reply_follow_up_carry_the_history(run_bot) -> None:
         message_id = int(answer_call.response["id"])
         follow_up = reply_message("and what constant does it use?", message_id)
         s.message(follow_up)
-        replies = await s.api.wait_for(lambda calls: any(c.path == f"/channels/{TEXT_CHANNEL_ID}/messages" for c in calls))
-        reply = next(c for c in replies if c.path == f"/channels/{TEXT_CHANNEL_ID}/messages")
+        in_channel = f"/channels/{TEXT_CHANNEL_ID}/messages"
+        replies = await s.api.wait_for(lambda calls: sum(c.path == in_channel for c in calls) >= 2)
+        reply, clip = [c for c in replies if c.path == in_channel][:2]
         assert str(reply.payload["message_reference"]["message_id"]) == follow_up["id"]  # answers the student's reply
         assert any(m.endswith("with 1 earlier turn(s)") for _, m in s.log.events)
-        assert reply.files and reply.files[0].filename == "answer.ogg"
+        assert not reply.files and clip.is_voice_message and clip.files[0].content_type == "audio/ogg"  # text first, then the clip
 
         from_bot = reply_message("ignored: I'm a bot", message_id, author_id=BOT_USER_ID, bot=True)
         unrelated = reply_message("not a reply to the bot", 123456789012345678)
@@ -181,8 +182,9 @@ def test_invite_url_has_exactly_the_scopes_and_permissions(capsys, monkeypatch) 
     query = parse_qs(urlparse(capsys.readouterr().out.strip()).query)
     assert query["client_id"] == ["123456789012345678"]
     assert query["scope"] == ["bot applications.commands"]
-    # View Channel, Send Messages, Embed Links, Attach Files, Read History, Connect, Speak, Send in Threads
-    assert int(query["permissions"][0]) == (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 20) | (1 << 21) | (1 << 38)
+    # View Channel, Send Messages, Embed Links, Attach Files, Read History, Connect, Speak, Send in Threads, Send Voice Messages
+    expected = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 20) | (1 << 21) | (1 << 38) | (1 << 46)
+    assert int(query["permissions"][0]) == expected
     assert main(["discord", "invite-url", "--client-id", "nope"]) == 2
     assert "COURSE_TA_DISCORD_CLIENT_ID" in capsys.readouterr().err
 

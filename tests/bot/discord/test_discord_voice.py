@@ -61,8 +61,9 @@ def test_speak_plays_in_the_callers_channel_queues_the_button_and_leaves_when_id
     async def body(s: Scenario) -> None:
         ask = command_interaction("ask", [option("question", "What is reciprocal rank fusion?"), option("speak", True)])
         s.interact(ask)
-        calls = await s.until(ask, 3)
-        answer, status = calls[1], calls[2]
+        calls = await s.until(ask, 4)
+        answer, clip_message, status = calls[1], calls[2], calls[3]
+        assert clip_message.is_voice_message and answer.seq < clip_message.seq < status.seq
         assert status.payload["flags"] & 64 and "Playing the answer in" in status.payload["content"]
         custom_id = answer.payload["components"][0]["components"][0]["custom_id"]
 

@@ -173,19 +173,26 @@ class RunningBot:
         self.bot.close(wait=True)
 
 
+def finished(message: dict[str, Any]) -> bool:
+    """A bot message that is done: a stopped stream, or a placeholder edited past its progress stages."""
+    if "stream" in message:
+        return message["stream"] == "stopped"
+    shown = json.dumps(message["blocks"])
+    return bool(message["edits"]) and not any(stage in shown for stage in ("Looking through", "still writing", "Queued", "next in line"))
+
+
 def answered(wire: SlackWire, question: dict[str, Any], timeout: float = 60.0) -> dict[str, Any]:
-    """Wait for the bot's finished reply in the thread of ``question`` (an Events API body): placeholder replaced."""
+    """Wait for the bot's finished reply in the thread of ``question`` (an Events API body): stream stopped or placeholder replaced."""
     event = question["event"]
     thread = event.get("thread_ts") or event["ts"]
 
-    def finished() -> dict[str, Any] | None:
+    def done() -> dict[str, Any] | None:
         for reply in wire.thread(event["channel"], thread):
-            shown = json.dumps(reply["blocks"])
-            if reply["edits"] and "Looking through" not in shown and "still writing" not in shown:
+            if reply.get("user") == wire.bot_user_id and finished(reply):
                 return reply
         return None
 
-    return wire.wait_for(finished, timeout, f"an answer to {event['text'][:40]!r}")
+    return wire.wait_for(done, timeout, f"an answer to {event['text'][:40]!r}")
 
 
 @pytest.fixture

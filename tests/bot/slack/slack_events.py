@@ -106,8 +106,14 @@ def message(
     return event_callback(event, team_id, bot_user_id)
 
 
-def block_action(action_id: str, value: str, user: str, channel: str, message_ts: str, thread_ts: str, team_id: str) -> str:
-    """A ``block_actions`` interaction: a form body with a ``payload`` JSON field."""
+def block_action(
+    action_id: str, value: str, user: str, channel: str, message_ts: str, thread_ts: str, team_id: str, element: str = "button"
+) -> str:
+    """A ``block_actions`` interaction: a form body with a ``payload`` JSON field.
+
+    ``element="feedback_buttons"`` is a click on Slack's native 👍/👎: the action carries the clicked
+    button's ``value`` and its text, in a ``context_actions`` block.
+    """
     payload = {
         "type": "block_actions",
         "user": {"id": user, "username": "student", "team_id": team_id},
@@ -119,7 +125,16 @@ def block_action(action_id: str, value: str, user: str, channel: str, message_ts
         "channel": {"id": channel, "name": "course-questions"},
         "message": {"type": "message", "ts": message_ts, "thread_ts": thread_ts, "text": "answer"},
         "response_url": "http://127.0.0.1:9/never-used",
-        "actions": [{"action_id": action_id, "block_id": f"feedback:{value}", "value": value, "type": "button", "action_ts": new_ts()}],
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": f"feedback:{value.rpartition(':')[2]}",
+                "value": value,
+                "type": element,
+                "text": {"type": "plain_text", "text": "Helpful"},
+                "action_ts": new_ts(),
+            }
+        ],
     }
     return urlencode({"payload": json.dumps(payload)})
 

@@ -8,6 +8,7 @@ from bot.answering.service import AnswerService
 from bot.slack.blocks import WORKING_TEXT
 from bot.slack.triage import PLATFORM
 from pipelines.settings import load_settings
+from tests.bot.slack.conftest import finished
 from tests.bot.slack.slack_constants import CHANNEL, SIGNING_SECRET, STUDENT, closed_port
 from tests.bot.slack.slack_events import deliver, mention
 from voice.render import VoiceRenderer
@@ -18,44 +19,68 @@ def _mrkdwn(message: dict) -> str:
 
 
 def _finished(message: dict) -> bool:
-    """The placeholder was edited into the final answer (not the 'looking' or 'still writing' stages)."""
-    shown = _mrkdwn(message)
-    return bool(message["edits"]) and "Looking through" not in shown and "still writing" not in shown
+    return finished(message)
 
 
-def test_mention_is_acknowledged_at_once_then_answered_in_thread_with_sources_and_voice(make_bot, wire):
+def test_mention_is_streamed_into_the_thread_with_sources_feedback_and_then_voice(make_bot, wire):
     running = make_bot()
     question = running.ask("What is contrastive learning?")
     event = question["event"]
 
     reply = running.answered(question)
     assert reply["thread_ts"] == event["ts"], "the answer goes into the question's thread"
-    blocks = reply["blocks"]
-    assert blocks[0]["type"] == "section" and "contrastive learning" in blocks[0]["text"]["text"].lower()
+    assert reply["recipient"] == (STUDENT, wire.team_id), "a stream in a channel names its recipient"
+    (record,) = running.bot.log.thread_turns(PLATFORM, CHANNEL, event["ts"])
+    assert reply["text"] == record.answer and "contrastive learning" in reply["text"].lower()
+    assert "".join(reply["appends"]) == reply["text"], "the streamed pieces are the answer, nothing else"
+    assert reply["tasks"]["search"]["status"] == "complete"
+    blocks = reply["blocks"]  # what chat.stopStream put under the streamed text
     sources = [b for b in blocks if b["type"] == "section" and "arrow_forward" in b["text"]["text"]]
     assert sources, _mrkdwn(reply)
     first = sources[0]["text"]["text"]
     assert "Contrastive fine-tuning with triplets" in first
     assert "ct-contrastive-201.vtt#t=1|:arrow_forward: 0:01>" in first, first  # mm:ss link to the exact second
     assert "\n>" in first, "a short quote under the source"
-    buttons = next(b for b in blocks if b["type"] == "actions")["elements"]
-    assert [b["action_id"] for b in buttons] == ["feedback_up", "feedback_down"]
+    (feedback,) = [b for b in blocks if b["type"] == "context_actions"]
+    (buttons,) = feedback["elements"]
+    assert buttons["type"] == "feedback_buttons" and buttons["action_id"] == "answer_feedback"
+    kind, answer_id = buttons["positive_button"]["value"].split(":", 1)
+    assert kind == "good" and len(answer_id) == 32
+    assert buttons["negative_button"]["value"] == f"bad:{answer_id}"
+    assert not wire.calls_to("chat.update") and not wire.calls_to("chat.postMessage"), "no placeholder when Slack streams"
 
-    # Ordering: the working reaction and the placeholder come before the answer; the clip after it.
-    methods = [c.method for c in wire.calls]
-    assert methods.index("reactions.add") < methods.index("chat.postMessage") < methods.index("chat.update")
+    # Ordering: the working reaction and the stream's start come before the text; the clip after the stream stopped.
     wire.wait_for(lambda: wire.calls_to("files.completeUploadExternal"), what="the voice clip")
+    methods = [c.method for c in wire.calls]
+    assert methods.index("reactions.add") < methods.index("chat.startStream") < methods.index("chat.stopStream")
+    assert methods.index("chat.stopStream") < methods.index("files.getUploadURLExternal"), "text never waits for audio"
     complete = wire.calls_to("files.completeUploadExternal")[0]
     assert complete.params["channel_id"] == CHANNEL and complete.params["thread_ts"] == event["ts"]
     (file_id,) = [f["id"] for f in complete.params["files"]]
     clip = wire.uploads[file_id]
     assert clip[:3] == b"ID3" or clip[0] == 0xFF, "an MP3 was uploaded"
     assert len(clip) > 5_000
-    assert methods.index("chat.update") < [c.method for c in wire.calls].index("files.getUploadURLExternal"), "text never waits for audio"
     assert wire.calls_to("reactions.remove"), "the working reaction is taken off when the answer is there"
 
 
+def test_placeholder_path_when_slack_does_not_stream(make_bot, wire):
+    wire.fail["chat.startStream"] = "not_allowed"
+    running = make_bot()
+    question = running.ask("What is contrastive learning?")
+    event = question["event"]
+    reply = running.answered(question)
+    blocks = reply["blocks"]
+    assert blocks[0]["type"] == "section" and "contrastive learning" in blocks[0]["text"]["text"].lower()
+    assert any(b["type"] == "context_actions" for b in blocks), "native feedback buttons in the placeholder path too"
+    wire.wait_for(lambda: wire.calls_to("files.completeUploadExternal"), what="the voice clip")
+    methods = [c.method for c in wire.calls]
+    assert methods.index("reactions.add") < methods.index("chat.startStream") < methods.index("chat.postMessage")
+    assert methods.index("chat.postMessage") < methods.index("chat.update") < methods.index("files.getUploadURLExternal")
+    assert reply["thread_ts"] == event["ts"]
+
+
 def test_event_is_acknowledged_while_its_answer_is_still_being_written(make_bot, wire, held_model, base_settings):
+    wire.fail["chat.startStream"] = "unknown_method"  # the placeholder path: what the student sees is a message edited in place
     running = make_bot(answers=AnswerService(held_model.settings(data_dir=base_settings.data_dir)), slack_voice_clips=False)
     question = mention("What is contrastive learning?", CHANNEL, STUDENT, wire.team_id, wire.bot_user_id)
     # The model cannot finish until released below: had the ack waited for the answer, this POST would time out.

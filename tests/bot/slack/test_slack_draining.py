@@ -58,7 +58,7 @@ def test_sigterm_finishes_the_slack_answer_in_flight_and_refuses_new_mentions(
         late = mention("What is BPE?", CHANNEL, "U0STUDENT2", wire.team_id, wire.bot_user_id)
         assert deliver(url, json.dumps(late), SIGNING_SECRET).status == 200, "Slack still gets its ack while draining"
         refused = answered(wire, late)
-        assert refused["text"] == RESTARTING
+        assert RESTARTING in refused["text"]
 
         assert stopping.is_alive(), "shutdown waits for the answer in flight"
         (placeholder,) = wire.thread(CHANNEL, first["event"]["ts"])

@@ -20,20 +20,26 @@ def test_feedback_button_is_recorded_with_the_answer_and_exported(make_bot, wire
     running = make_bot(slack_voice_clips=False)
     question = running.ask("What is contrastive learning?")
     reply = running.answered(question)
-    actions = next(b for b in reply["blocks"] if b["type"] == "actions")
-    answer_id = actions["elements"][1]["value"]
+    (feedback,) = [b for b in reply["blocks"] if b["type"] == "context_actions"]
+    negative = feedback["elements"][0]["negative_button"]["value"]
 
-    body = block_action("feedback_down", answer_id, STUDENT, CHANNEL, reply["ts"], question["event"]["ts"], wire.team_id)
-    vote = deliver(running.url, body, SIGNING_SECRET, content_type="application/x-www-form-urlencoded")
-    assert vote.status == 200
+    def click(action_id: str, value: str, element: str = "feedback_buttons", user: str = STUDENT) -> int:
+        body = block_action(action_id, value, user, CHANNEL, reply["ts"], question["event"]["ts"], wire.team_id, element=element)
+        return deliver(running.url, body, SIGNING_SECRET, content_type="application/x-www-form-urlencoded").status
+
+    assert click("answer_feedback", negative) == 200
     thanks = wire.wait_for(lambda: wire.calls_to("chat.postEphemeral"), what="the thank-you")[0]
     assert ":-1:" in thanks.params["text"] and thanks.params["thread_ts"] == question["event"]["ts"]
-    forged = block_action("feedback_up", "0" * 32, STUDENT, CHANNEL, reply["ts"], question["event"]["ts"], wire.team_id)
-    assert deliver(running.url, forged, SIGNING_SECRET, content_type="application/x-www-form-urlencoded").status == 200
+    assert click("answer_feedback", "good:" + "0" * 32) == 200
     wire.wait_for(lambda: len(wire.calls_to("chat.postEphemeral")) == 2, what="the unknown-answer reply")
     assert "not recorded" in wire.calls_to("chat.postEphemeral")[1].params["text"]
+    # Messages posted before the native buttons carry the old custom buttons: their clicks still count.
+    answer_id = negative.split(":", 1)[1]
+    assert click("feedback_up", answer_id, element="button", user="U0STUDENT2") == 200
+    wire.wait_for(lambda: len(wire.calls_to("chat.postEphemeral")) == 3, what="the legacy thank-you")
+    assert [(v.voter, v.vote) for v in running.bot.log.votes()] == [(STUDENT, -1), ("U0STUDENT2", 1)]
 
-    (record,) = running.bot.log.votes()
+    record = running.bot.log.votes()[0]
     assert (record.vote, record.voter, record.channel) == (-1, STUDENT, CHANNEL)
     assert record.question == "What is contrastive learning?" and record.answer == reply["text"]
     assert record.citations[0]["title"] == "Contrastive fine-tuning with triplets"
@@ -42,7 +48,10 @@ def test_feedback_button_is_recorded_with_the_answer_and_exported(make_bot, wire
     monkeypatch.setenv("COURSE_TA_DATA_DIR", str(running.bot.log.path.parent))
     assert main(["feedback", "export"]) == 0
     exported = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [(row["vote"], row["question"]) for row in exported] == [(-1, "What is contrastive learning?")]
+    assert [(row["vote"], row["question"]) for row in exported] == [
+        (-1, "What is contrastive learning?"),
+        (1, "What is contrastive learning?"),
+    ]
     assert exported[0]["citations"][0]["url"].endswith("#t=1")
     assert main(["feedback", "export", "--format", "csv", "-o", str(tmp_path / "votes.csv")]) == 0
     assert "Contrastive fine-tuning" in (tmp_path / "votes.csv").read_text()
@@ -151,6 +160,8 @@ def test_manifest_grants_every_event_and_scope_the_app_uses():
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"app_mention", "message.channels", "message.groups", "message.im"} <= events
     # chat.postMessage/update/postEphemeral, reactions.add/remove, files upload v2, the events above.
+    assert {"assistant_thread_started", "assistant_thread_context_changed", "app_home_opened"} <= events, "the agent view"
+    assert "assistant:write" in scopes and manifest["features"]["assistant_view"]["assistant_description"]
     assert {
         "chat:write",
         "reactions:write",

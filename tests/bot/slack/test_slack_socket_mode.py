@@ -2,7 +2,8 @@
 
 Slack is played by two local servers speaking its wire protocols: the Web API fake answers
 ``apps.connections.open`` (called with the app-level token) with the URL of the Socket Mode fake,
-which sends ``hello`` and then pushes an ``app_mention`` envelope. The service is what
+which sends ``hello`` and then pushes an ``app_mention`` envelope; the answer goes out through the
+Web API fake as a native stream (``chat.startStream`` … ``chat.stopStream``). The service is what
 ``course-ta serve`` runs (``ServiceRunner`` in Socket Mode, Bolt's built-in Socket Mode client).
 The answer is held at the model until the envelope's acknowledgement has come back, so the test
 shows that the acknowledgement never waits for the answer.
@@ -63,13 +64,15 @@ def test_app_mention_envelope_is_acked_over_the_socket_and_answered_in_the_threa
         ack = socket_mode.wait_ack(envelope_id)
         assert ack == {"envelope_id": envelope_id}, "an event's ack carries no payload"
         held_model.wait_started()
-        (placeholder,) = wire.thread(CHANNEL, question["event"]["ts"])
-        assert placeholder["edits"] == 0
+        (started,) = wire.thread(CHANNEL, question["event"]["ts"])
+        assert started["stream"] == "streaming" and started["text"] == "", "the stream is open before the answer exists"
 
         held_model.release()
         reply = answered(wire, question)
-        assert reply["ts"] == placeholder["ts"] and reply["thread_ts"] == question["event"]["ts"]
-        assert reply["text"] == held_model.text
+        assert reply["ts"] == started["ts"] and reply["thread_ts"] == question["event"]["ts"]
+        assert reply["text"] == held_model.text and reply["stream"] == "stopped"
+        (stop,) = wire.calls_to("chat.stopStream")
+        assert any(b["type"] == "context_actions" for b in stop.params["blocks"]), "closed with the feedback buttons"
         assert wire.calls_to("reactions.add")
         wire.wait_for(lambda: wire.calls_to("reactions.remove"), what="the working reaction to be taken off")
         assert {call.token for call in wire.calls if call.method != "apps.connections.open"} == {BOT_TOKEN}

@@ -95,4 +95,4 @@ def test_store_file_is_replaced_atomically(course: Path) -> None:
     settings = load_settings(chunk_words=20, chunk_overlap_words=5)
     Ingestor(settings).ingest([course])
     files = sorted(p.name for p in settings.store_dir.iterdir())
-    assert files == ["documents.npz"]  # no temp file left behind
+    assert files == ["documents.lock", "documents.npz"]  # no temp file left behind (the lock file stays, unlocked)

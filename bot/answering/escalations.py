@@ -1,0 +1,181 @@
+"""Escalations: questions a student handed to a human TA, kept in the answer log's file until a TA's reply reached them.
+
+A row holds what a TA needs to answer (question, the bot's answer, platform) and where the reply
+must go (the student's channel and thread, the student's id), plus the post in the TA channel that
+announced it. Status moves ``open`` → ``resolved`` (the reply was delivered) or ``failed`` (the
+platform refused it; the error is kept and the TA can try again).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+OPEN, RESOLVED, FAILED = "open", "resolved", "failed"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS escalations (
+    id TEXT PRIMARY KEY,
+    answer_id TEXT,
+    platform TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    thread TEXT NOT NULL,
+    message TEXT,
+    user TEXT,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    status TEXT NOT NULL,
+    ta_channel TEXT,
+    ta_message TEXT,
+    ta_reply TEXT,
+    resolved_by TEXT,
+    error TEXT,
+    created_at REAL NOT NULL,
+    resolved_at REAL
+);
+CREATE INDEX IF NOT EXISTS escalations_by_status ON escalations (status, created_at);
+CREATE INDEX IF NOT EXISTS escalations_by_ta_post ON escalations (platform, ta_channel, ta_message);
+CREATE INDEX IF NOT EXISTS escalations_by_user ON escalations (user);
+"""
+_COLUMNS = (
+    "id, answer_id, platform, channel, thread, message, user, question, answer, status, ta_channel, ta_message, ta_reply,"
+    " resolved_by, error, created_at, resolved_at"
+)
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """One hand-off to a human TA and where its reply goes."""
+
+    id: str
+    answer_id: str | None
+    platform: str
+    channel: str
+    thread: str
+    message: str | None
+    user: str | None
+    question: str
+    answer: str
+    status: str
+    ta_channel: str | None
+    ta_message: str | None
+    ta_reply: str | None
+    resolved_by: str | None
+    error: str | None
+    created_at: float
+    resolved_at: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, JSON-ready."""
+        return asdict(self)
+
+
+class EscalationLog:
+    """The ``escalations`` table of the answer log file; thread-safe, one short connection per call."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._init_lock = threading.Lock()
+        self._ready = False
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        with self._init_lock:
+            if not self._ready:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with sqlite3.connect(self.path, timeout=10.0) as db:
+                    db.execute("PRAGMA journal_mode=WAL")
+                    db.executescript(_SCHEMA)
+                self._ready = True
+        db = sqlite3.connect(self.path, timeout=10.0)
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    def open(
+        self,
+        platform: str,
+        channel: str,
+        thread: str,
+        user: str | None,
+        question: str,
+        answer: str,
+        *,
+        answer_id: str | None = None,
+        message: str | None = None,
+    ) -> tuple[Escalation, bool]:
+        """The student's open escalation of this answer, or a new one; ``(escalation, created)``.
+
+        Pressing "Ask a TA" twice on the same answer does not ask twice.
+        """
+        with self._connect() as db:
+            if answer_id is not None:
+                row = db.execute(
+                    f"SELECT {_COLUMNS} FROM escalations WHERE answer_id = ? AND user IS ? AND status != ?", (answer_id, user, RESOLVED)
+                ).fetchone()
+                if row is not None:
+                    return Escalation(*row), False
+            escalation_id = uuid.uuid4().hex
+            db.execute(
+                f"INSERT INTO escalations ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,NULL,NULL,NULL,NULL,NULL,?,NULL)",
+                (escalation_id, answer_id, platform, channel, thread, message, user, question, answer, OPEN, time.time()),
+            )
+        found = self.get(escalation_id)
+        assert found is not None
+        return found, True
+
+    def set_ta_post(self, escalation_id: str, ta_channel: str, ta_message: str) -> None:
+        """Remember the TA-channel post that announced it (a reply in that post's thread answers it)."""
+        with self._connect() as db:
+            db.execute("UPDATE escalations SET ta_channel = ?, ta_message = ? WHERE id = ?", (ta_channel, ta_message, escalation_id))
+
+    def get(self, escalation_id: str) -> Escalation | None:
+        """The escalation with this id, if any."""
+        with self._connect() as db:
+            row = db.execute(f"SELECT {_COLUMNS} FROM escalations WHERE id = ?", (escalation_id,)).fetchone()
+        return Escalation(*row) if row else None
+
+    def by_ta_post(self, platform: str, ta_channel: str, ta_message: str) -> Escalation | None:
+        """The escalation announced by this TA-channel post, if any."""
+        with self._connect() as db:
+            row = db.execute(
+                f"SELECT {_COLUMNS} FROM escalations WHERE platform = ? AND ta_channel = ? AND ta_message = ?",
+                (platform, ta_channel, ta_message),
+            ).fetchone()
+        return Escalation(*row) if row else None
+
+    def list(self, status: str | None = None, limit: int = 500) -> list[Escalation]:
+        """Escalations, open and failed ones first, newest first within each."""
+        query = f"SELECT {_COLUMNS} FROM escalations"
+        params: tuple[Any, ...] = ()
+        if status:
+            query += " WHERE status = ?"
+            params = (status,)
+        query += " ORDER BY status = 'resolved', created_at DESC LIMIT ?"
+        with self._connect() as db:
+            rows = db.execute(query, (*params, limit)).fetchall()
+        return [Escalation(*row) for row in rows]
+
+    def resolve(self, escalation_id: str, reply: str, by: str) -> None:
+        """The TA's reply reached the student: keep it and close the escalation."""
+        with self._connect() as db:
+            db.execute(
+                "UPDATE escalations SET status = ?, ta_reply = ?, resolved_by = ?, error = NULL, resolved_at = ? WHERE id = ?",
+                (RESOLVED, reply, by, time.time(), escalation_id),
+            )
+
+    def fail(self, escalation_id: str, reply: str, error: str) -> None:
+        """The platform refused the reply: keep it and why, so the TA can try again."""
+        with self._connect() as db:
+            db.execute(
+                "UPDATE escalations SET status = ?, ta_reply = ?, error = ? WHERE id = ?", (FAILED, reply, error[:500], escalation_id)
+            )
