@@ -89,6 +89,48 @@ def build(work: Path, courses: int, limit: int | None = None) -> dict:
     return {"videos": len(videos), "courses": courses, "build_s": round(time.perf_counter() - started, 1)}
 
 
+def split_index(work: Path, courses: int, index: Path) -> dict:
+    """Split an already built index (``--from-index DATA_DIR``) into course stores by video, round-robin, nothing re-embedded.
+
+    The documents (chunks, summaries, vectors) are exactly those an ingest of each course's videos
+    writes, so this measures the same serving setup in minutes instead of a second full ingest.
+    """
+    from haystack.document_stores.types import DuplicatePolicy
+
+    from pipelines.courses.catalog import Course, CourseCatalog, save_catalog
+    from pipelines.courses.course_settings import settings_for
+    from pipelines.settings import load_settings
+    from pipelines.stores.document_store import open_store
+
+    started = time.perf_counter()
+    source = open_store(load_settings(data_dir=index, deployment=True)).store
+    source.filter_documents()  # loads the saved index; its documents with their vectors are in ``storage``
+    documents = list(source.storage.values())
+    videos = sorted({str(d.meta.get("video_id")) for d in documents})
+    membership = {video: f"c{i % courses:02d}" for i, video in enumerate(videos)}
+    data = work / "deployment"
+    catalog = CourseCatalog(courses=[Course(id=f"c{i:02d}", title=f"Course {i}") for i in range(courses)], path=data / "courses.toml")
+    base = load_settings(data_dir=data, deployment=True)
+    for course in catalog.courses:
+        target = open_store(settings_for(base, course)).store
+        target.write_documents(
+            [d for d in documents if membership[str(d.meta.get("video_id"))] == course.id], policy=DuplicatePolicy.OVERWRITE
+        )
+        target.save()
+    save_catalog(catalog, data / "courses.toml")
+    single = open_store(load_settings(data_dir=work / "single", deployment=True)).store
+    single.write_documents(documents, policy=DuplicatePolicy.OVERWRITE)
+    single.save()
+    (work / "membership.json").write_text(json.dumps(membership))
+    return {
+        "videos": len(videos),
+        "documents": len(documents),
+        "courses": courses,
+        "split_from": str(index),
+        "build_s": round(time.perf_counter() - started, 1),
+    }
+
+
 def questions(limit: int) -> list[dict]:
     """The dev questions (answerable and not), first ``limit``."""
     with (REPO / "tests" / "data" / "dev_questions.jsonl").open(encoding="utf-8") as handle:
@@ -150,6 +192,7 @@ def main() -> None:
     parser.add_argument("--courses", type=int, default=10)
     parser.add_argument("--questions", type=int, default=120)
     parser.add_argument("--videos", type=int, help="only the first N videos (a quick check); default all")
+    parser.add_argument("--from-index", type=Path, help="split this already indexed data dir into the courses instead of ingesting")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "courses_bench.json")
     parser.add_argument("--serve", choices=("single", "courses"), help=argparse.SUPPRESS)  # the measuring child process
     args = parser.parse_args()
@@ -160,7 +203,7 @@ def main() -> None:
         sys.exit("../shared/corpus is not present")
     built = {"reused": True}
     if not (args.work / "membership.json").exists():
-        built = build(args.work, args.courses, args.videos)
+        built = split_index(args.work, args.courses, args.from_index) if args.from_index else build(args.work, args.courses, args.videos)
     results = {}
     for mode in ("single", "courses"):
         output = subprocess.run(

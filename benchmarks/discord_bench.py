@@ -44,6 +44,7 @@ from bot.discord.app import CourseTABot  # noqa: E402
 from bot.discord.context import CourseTA  # noqa: E402
 from pipelines.freshness.ingest import Ingestor  # noqa: E402
 from pipelines.settings import load_settings  # noqa: E402
+from pipelines.stores.document_store import open_store  # noqa: E402
 from tests.bot.discord.discord_payloads import command_interaction, guild_create, option  # noqa: E402
 from tests.fakes.discord_rest import Call, DiscordAPI  # noqa: E402
 from voice.render import VoiceRenderer  # noqa: E402
@@ -179,17 +180,22 @@ def main() -> int:
     parser.add_argument("--index", choices=("sample", "hf-course", "corpus"), default="sample")
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--singles", type=int, default=5)
+    parser.add_argument("--data-dir", type=Path, help="an already indexed data dir: its store is copied, nothing is ingested")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="discord-bench-") as tmp:
         data_dir = Path(tmp)
         started = time.perf_counter()
-        report = Ingestor(load_settings(data_dir=data_dir)).ingest(sources(args.index))
+        if args.data_dir is not None:
+            shutil.copytree(args.data_dir / "store", data_dir / "store")
+            videos = len({d.meta.get("video_id") for d in open_store(load_settings(data_dir=data_dir)).store.filter_documents()})
+        else:
+            videos = len(Ingestor(load_settings(data_dir=data_dir)).ingest(sources(args.index)).outcomes)
         ingest_s = time.perf_counter() - started
         results = asyncio.run(run(args, data_dir))
     out = {
         "benchmark": "discord_bench",
-        "index": args.index,
-        "videos": len(report.outcomes),
+        "index": str(args.data_dir) if args.data_dir is not None else args.index,
+        "videos": videos,
         "ingest_s": round(ingest_s, 1),
         "cpu_count": os.cpu_count(),
         "answerer": "offline",

@@ -122,6 +122,28 @@ def burst(url: str, wire: SlackWire, texts: list[str]) -> list[dict[str, Any]]:
     return results
 
 
+def spread(url: str, wire: SlackWire, texts: list[str], seconds: float) -> list[dict[str, Any]]:
+    """Mentions arriving one by one, evenly over ``seconds`` (a class asking within a few seconds), each from its own student."""
+    payloads = [mention(text, CHANNEL, f"U0SPREAD{i:03d}", wire.team_id, wire.bot_user_id) for i, text in enumerate(texts)]
+    results: list[dict[str, Any]] = [{} for _ in payloads]
+    start = time.monotonic() + 0.5
+    gap = seconds / max(1, len(payloads))
+
+    def one(i: int) -> None:
+        body = json.dumps(payloads[i])
+        time.sleep(max(0.0, start + i * gap - time.monotonic()))
+        sent = time.monotonic()
+        delivery = deliver(url, body, SECRET)
+        results[i] = {"ts": payloads[i]["event"]["ts"], "sent": sent, "ack_s": delivery.seconds, "status": delivery.status}
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(payloads))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
 def ack_only_baseline(wire: SlackWire, count: int) -> list[float]:
     app = App(client=WebClient(token=TOKEN, base_url=wire.api_url), signing_secret=SECRET)
 
@@ -143,6 +165,8 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
     parser.add_argument("--data-dir", type=Path, default=None, help="an already indexed data dir (read only)")
     parser.add_argument("--mentions", type=int, default=20)
+    parser.add_argument("--class-size", type=int, default=100, help="the spread run: this many mentions ...")
+    parser.add_argument("--class-seconds", type=float, default=10.0, help="... arriving evenly over this many seconds (0: skip)")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.data_dir is not None:
@@ -186,6 +210,12 @@ def main() -> int:
             runs[f"{path}_{count}"] = one_run(settings, service, path, texts[:count])
             print(f"{path} x{count}: {runs[f'{path}_{count}']['time_to_first_text_s']}", file=sys.stderr, flush=True)
 
+    if args.class_seconds > 0:
+        runs[f"class_{args.class_size}_in_{args.class_seconds:g}s"] = one_run(
+            settings, service, "stream", questions(args.class_size), spread_over=args.class_seconds
+        )
+        print(f"class run: {runs[f'class_{args.class_size}_in_{args.class_seconds:g}s']['time_to_first_text_s']}", file=sys.stderr)
+
     def ratio(key: str, figure: str, stat: str = "p50") -> float:
         return round(runs[f"stream_{key}"][figure][stat] / runs[f"placeholder_{key}"][figure][stat], 3)
 
@@ -218,7 +248,7 @@ def main() -> int:
     return 0
 
 
-def one_run(settings: Any, service: AnswerService, path: str, texts: list[str]) -> dict[str, Any]:
+def one_run(settings: Any, service: AnswerService, path: str, texts: list[str], spread_over: float = 0.0) -> dict[str, Any]:
     """One burst of ``texts`` into a fresh bot and a fresh Slack; the placeholder path is Slack refusing chat.startStream."""
     wire = SlackWire(TOKEN).start()
     if path == "placeholder":
@@ -232,7 +262,7 @@ def one_run(settings: Any, service: AnswerService, path: str, texts: list[str]) 
     server, url = serve(bot)
     try:
         started = time.monotonic()
-        sent = burst(url, wire, texts)
+        sent = spread(url, wire, texts, spread_over) if spread_over else burst(url, wire, texts)
         wire.wait_for(lambda: all(_finished_at(wire, r["ts"]) is not None for r in sent), timeout=900, what="all answers")
         wall = time.monotonic() - started
     finally:
@@ -246,6 +276,8 @@ def one_run(settings: Any, service: AnswerService, path: str, texts: list[str]) 
     streamed = sum(1 for r in sent if "stream" in _bot_message(wire, r["ts"]))
     return {
         "mentions": len(texts),
+        "spread_over_s": spread_over,
+        "answered": sum(1 for r in sent if _finished_at(wire, r["ts"]) is not None),
         "streamed_messages": streamed,
         "statuses": sorted({r["status"] for r in sent}),
         "ack_latency_s": summary([r["ack_s"] for r in sent]),

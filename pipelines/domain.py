@@ -102,6 +102,11 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     store: str = ""
     answerer: str = ""
+    # The question's vector as the query pipeline embedded it, and the vector space it lives in: the
+    # answer log keeps it so the console can group questions without embedding them again. Not part
+    # of the ``ask --json`` contract, equality or repr.
+    query_embedding: list[float] | None = field(default=None, compare=False, repr=False)
+    embedding_model: str = field(default="", compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``course-ta ask --json`` contract of DESIGN.md, key for key."""

@@ -3,7 +3,8 @@
 A row holds what a TA needs to answer (question, the bot's answer, platform) and where the reply
 must go (the student's channel and thread, the student's id), plus the post in the TA channel that
 announced it. Status moves ``open`` → ``resolved`` (the reply was delivered) or ``failed`` (the
-platform refused it; the error is kept and the TA can try again).
+platform refused it; the error is kept and the TA can try again). In a deployment with several
+courses a row names the course of the answer it escalates (empty with one course).
 """
 
 from __future__ import annotations
@@ -44,9 +45,11 @@ CREATE INDEX IF NOT EXISTS escalations_by_status ON escalations (status, created
 CREATE INDEX IF NOT EXISTS escalations_by_ta_post ON escalations (platform, ta_channel, ta_message);
 CREATE INDEX IF NOT EXISTS escalations_by_user ON escalations (user);
 """
+# Added after the first release; tables written by an older version gain it on open.
+_ADDED_COLUMN = "course", "TEXT NOT NULL DEFAULT ''"
 _COLUMNS = (
     "id, answer_id, platform, channel, thread, message, user, question, answer, status, ta_channel, ta_message, ta_reply,"
-    " resolved_by, error, created_at, resolved_at"
+    " resolved_by, error, created_at, resolved_at, course"
 )
 
 
@@ -71,6 +74,7 @@ class Escalation:
     error: str | None
     created_at: float
     resolved_at: float | None
+    course: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, JSON-ready."""
@@ -93,6 +97,7 @@ class EscalationLog:
                 with sqlite3.connect(self.path, timeout=10.0) as db:
                     db.execute("PRAGMA journal_mode=WAL")
                     db.executescript(_SCHEMA)
+                    _add_course_column(db)
                 self._ready = True
         db = sqlite3.connect(self.path, timeout=10.0)
         try:
@@ -112,10 +117,12 @@ class EscalationLog:
         *,
         answer_id: str | None = None,
         message: str | None = None,
+        course: str | None = None,
     ) -> tuple[Escalation, bool]:
         """The student's open escalation of this answer, or a new one; ``(escalation, created)``.
 
-        Pressing "Ask a TA" twice on the same answer does not ask twice.
+        Pressing "Ask a TA" twice on the same answer does not ask twice. ``course`` defaults to the
+        course the answer log recorded for the answer (found by its id, or by the message showing it).
         """
         with self._connect() as db:
             if answer_id is not None:
@@ -124,10 +131,12 @@ class EscalationLog:
                 ).fetchone()
                 if row is not None:
                     return Escalation(*row), False
+            if course is None:
+                course = _answer_course(db, platform, answer_id, message)
             escalation_id = uuid.uuid4().hex
             db.execute(
-                f"INSERT INTO escalations ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,NULL,NULL,NULL,NULL,NULL,?,NULL)",
-                (escalation_id, answer_id, platform, channel, thread, message, user, question, answer, OPEN, time.time()),
+                f"INSERT INTO escalations ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,NULL,NULL,NULL,NULL,NULL,?,NULL,?)",
+                (escalation_id, answer_id, platform, channel, thread, message, user, question, answer, OPEN, time.time(), course),
             )
         found = self.get(escalation_id)
         assert found is not None
@@ -179,3 +188,28 @@ class EscalationLog:
             db.execute(
                 "UPDATE escalations SET status = ?, ta_reply = ?, error = ? WHERE id = ?", (FAILED, reply, error[:500], escalation_id)
             )
+
+
+def _add_course_column(db: sqlite3.Connection) -> None:
+    column, declaration = _ADDED_COLUMN
+    if column not in {row[1] for row in db.execute("PRAGMA table_info(escalations)")}:
+        try:
+            db.execute(f"ALTER TABLE escalations ADD COLUMN {column} {declaration}")
+        except sqlite3.OperationalError:  # another process added it first
+            if column not in {row[1] for row in db.execute("PRAGMA table_info(escalations)")}:
+                raise
+
+
+def _answer_course(db: sqlite3.Connection, platform: str, answer_id: str | None, message: str | None) -> str:
+    """The course the answer log recorded for the escalated answer; '' when it has none (or no such answer)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(answers)")}
+    if "course" not in columns:  # no answer log in this file yet, or one an older version wrote
+        return ""
+    row = None
+    if answer_id is not None:
+        row = db.execute("SELECT course FROM answers WHERE id = ?", (answer_id,)).fetchone()
+    if row is None and message is not None:
+        row = db.execute(
+            "SELECT course FROM answers WHERE platform = ? AND message = ? ORDER BY created_at DESC LIMIT 1", (platform, message)
+        ).fetchone()
+    return str(row[0] or "") if row is not None else ""

@@ -5,6 +5,9 @@ threads (is this reply in a thread the bot answered? what was said there before?
 (👍/👎 with the exact question, answer and citations, exported with ``course-ta feedback export``).
 Platform-neutral: Slack and Discord write the same rows, told apart by ``platform``. The instructor
 console reads the same file, and its escalations table lives here too (``bot/answering/escalations.py``).
+In a deployment with several courses each row names its course (empty with one course). Each row
+also keeps the question's vector as the query pipeline computed it (float16, with the id of the
+vector space), so the console groups questions without embedding them again.
 
 Exports are meant to be opened in a spreadsheet, so every text cell a student could have typed is
 neutralised against formula injection (:func:`spreadsheet_safe`), and student ids can be replaced by
@@ -24,9 +27,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from pipelines.domain import Answer, Turn
+
+if TYPE_CHECKING:
+    from bot.answering.course_desk import CourseDesk
+    from pipelines.courses.catalog import Course
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -58,9 +67,20 @@ CREATE INDEX IF NOT EXISTS votes_by_user ON votes (user);
 """
 # Columns added after the first release: answer logs written by an older version gain them on open.
 # asked_at: when the question was posted (for answer latency), when the front door knows it.
-_ADDED_COLUMNS = (("answers", "asked_at", "REAL"),)
-# Indexes over added columns, made once the columns exist. This one covers the console's per-day figures.
-_LATE_INDEXES = "CREATE INDEX IF NOT EXISTS answers_by_day ON answers (created_at, platform, grounded, asked_at);"
+# course: the course id the question was routed to ('' in a one-course deployment and in older rows).
+# embedding, embedding_model: the question's vector (little-endian float16) and the vector space it lives in.
+_ADDED_COLUMNS = (
+    ("answers", "asked_at", "REAL"),
+    ("answers", "course", "TEXT NOT NULL DEFAULT ''"),
+    ("answers", "embedding", "BLOB"),
+    ("answers", "embedding_model", "TEXT"),
+)
+# Indexes over added columns, made once the columns exist. The first covers the console's per-day figures.
+_LATE_INDEXES = """
+CREATE INDEX IF NOT EXISTS answers_by_day ON answers (created_at, platform, grounded, asked_at);
+CREATE INDEX IF NOT EXISTS answers_by_course ON answers (course, created_at);
+"""
+VECTOR_DTYPE = np.dtype("<f2")
 
 EXPORT_FORMATS = ("jsonl", "csv")
 
@@ -75,6 +95,7 @@ class VoteRecord:
 
     answer_id: str
     platform: str
+    course: str
     channel: str
     thread: str
     asker: str | None
@@ -92,6 +113,7 @@ class VoteRecord:
         return {
             "answer_id": self.answer_id,
             "platform": self.platform,
+            "course": self.course,
             "channel": self.channel,
             "thread": self.thread,
             "asker": self.asker,
@@ -145,22 +167,27 @@ class AnswerLog:
         answer: Answer,
         message: str | None = None,
         asked_at: float | None = None,
+        course: str = "",
     ) -> str:
         """Store a posted answer; returns its id (the value feedback buttons carry).
 
         ``asked_at`` (seconds since the epoch) is when the question was posted, for answer latency.
         Slack's thread ts is the post time of the thread's first message, so a Slack thread's first
-        answer gets it from there when the caller does not say.
+        answer gets it from there when the caller does not say. ``course`` is the id of the course
+        the question was routed to (empty in a one-course deployment). The answer's question vector,
+        when it carries one, is stored with it.
         """
         answer_id = uuid.uuid4().hex
         citations = json.dumps([c.to_dict() for c in answer.citations], ensure_ascii=False)
+        vector = pack_vector(answer.query_embedding) if answer.query_embedding else None
+        space = answer.embedding_model if vector is not None else None
         now = time.time()
         with self._connect() as db:
             if asked_at is None and platform == "slack":
                 asked_at = _slack_thread_start(db, channel, thread, now)
             db.execute(
                 "INSERT INTO answers (id, platform, channel, thread, message, user, question, answer, grounded, citations,"
-                " store, answerer, created_at, asked_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " store, answerer, created_at, asked_at, course, embedding, embedding_model) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     answer_id,
                     platform,
@@ -176,6 +203,9 @@ class AnswerLog:
                     answer.answerer,
                     now,
                     asked_at,
+                    course,
+                    vector,
+                    space,
                 ),
             )
         return answer_id
@@ -185,7 +215,7 @@ class AnswerLog:
         with self._connect() as db:
             db.row_factory = sqlite3.Row
             row = db.execute(
-                "SELECT id, platform, channel, thread, message, user, question, answer, grounded, created_at FROM answers WHERE id = ?",
+                "SELECT id, platform, course, channel, thread, message, user, question, answer, grounded, created_at FROM answers WHERE id = ?",
                 (answer_id,),
             ).fetchone()
         return dict(row) if row is not None else None
@@ -230,7 +260,7 @@ class AnswerLog:
     def votes(self, since: float | None = None) -> list[VoteRecord]:
         """Every vote (cast on or after ``since``, seconds since the epoch), oldest first."""
         query = (
-            "SELECT a.id, a.platform, a.channel, a.thread, a.user, v.user, v.vote, a.question, a.answer, a.grounded,"
+            "SELECT a.id, a.platform, a.course, a.channel, a.thread, a.user, v.user, v.vote, a.question, a.answer, a.grounded,"
             " a.citations, a.created_at, v.created_at FROM votes v JOIN answers a ON a.id = v.answer_id"
         )
         params: tuple[Any, ...] = ()
@@ -239,7 +269,25 @@ class AnswerLog:
             params = (since,)
         with self._connect() as db:
             rows = db.execute(query + " ORDER BY v.created_at, a.id, v.user", params).fetchall()
-        return [VoteRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), json.loads(r[10]), r[11], r[12]) for r in rows]
+        return [
+            VoteRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], bool(r[10]), json.loads(r[11]), r[12], r[13])
+            for r in rows
+        ]
+
+
+def logged_course(desk: CourseDesk, course: Course | None) -> str:
+    """The course id an answer is logged under: the routed course's id, empty in a one-course deployment."""
+    return course.id if course is not None and desk.catalog.explicit else ""
+
+
+def pack_vector(vector: Any) -> bytes:
+    """A question vector as the log keeps it: little-endian float16 (384 dimensions: 768 bytes)."""
+    return np.asarray(vector, dtype=np.float32).astype(VECTOR_DTYPE).tobytes()
+
+
+def unpack_vector(blob: bytes) -> np.ndarray:
+    """The float32 vector of a stored blob (as :func:`pack_vector` wrote it)."""
+    return np.frombuffer(blob, dtype=VECTOR_DTYPE).astype(np.float32)
 
 
 def _add_missing_columns(db: sqlite3.Connection) -> None:

@@ -157,6 +157,8 @@ def apply_retention(db_path: Path, pseudonyms: Pseudonyms, days: int, now: float
                     " WHERE created_at < ? AND (question != '' OR answer != '' OR user NOT LIKE 's-%')",
                     (cutoff,),
                 ).rowcount
+                if "embedding" in {row[1] for row in db.execute("PRAGMA table_info(answers)")}:  # a question's vector goes with its text
+                    db.execute("UPDATE answers SET embedding = NULL WHERE created_at < ? AND embedding IS NOT NULL", (cutoff,))
             if "escalations" in tables:
                 removed.counts["escalations"] = db.execute(
                     "UPDATE escalations SET question = '', answer = '', ta_reply = NULL, user = pseudonym(user)"

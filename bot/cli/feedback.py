@@ -1,4 +1,4 @@
-"""``course-ta feedback export``: the students' 👍/👎 with question, answer and citations, for evaluation.
+"""``course-ta feedback export``: the students' 👍/👎 with question, answer, citations and course, for evaluation.
 
 Student ids are exported as pseudonyms (``bot/answering/privacy.py``), and CSV cells are safe to open
 in a spreadsheet (a question typed as a formula stays text).
@@ -20,7 +20,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     """Add ``feedback export`` to the CLI."""
     parser = subcommands.add_parser("feedback", help="export the feedback students gave on answers")
     actions = parser.add_subparsers(dest="feedback_action", required=True, metavar="ACTION")
-    export = actions.add_parser("export", help="write every vote with its question, answer and citations")
+    export = actions.add_parser("export", help="write every vote with its question, answer, citations and course")
     export.add_argument("--format", choices=EXPORT_FORMATS, default="jsonl", help="jsonl (default) or csv")
     export.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
     export.add_argument("--since", help="only votes on or after this date (YYYY-MM-DD, UTC)")

@@ -1,4 +1,4 @@
-"""``course-ta schedule``: run the freshness scheduler in the foreground until SIGINT/SIGTERM."""
+"""``course-ta schedule``: run the freshness scheduler (one per course) in the foreground until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import signal
 import sys
 import threading
 
+from pipelines.courses.catalog import CourseError
+from pipelines.courses.course_settings import catalog_of, settings_for
 from pipelines.freshness.scheduler import FreshnessScheduler
-from pipelines.settings import load_settings
+from pipelines.settings import Settings, SettingsError, load_settings
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -20,26 +22,41 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the scheduler until SIGINT/SIGTERM, then drain and save."""
-    settings = load_settings()
+    base = load_settings(deployment=True)
     logging.getLogger("pipelines").setLevel(logging.INFO)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    scheduler = FreshnessScheduler(settings)
+    # One scheduler per course (each syncs its own sources into its own index); `--course` runs one.
+    schedulers = [FreshnessScheduler(settings) for settings in _course_settings(base)]
     stop = threading.Event()
 
     def request_stop(signum: int, frame: object) -> None:
         stop.set()
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    scheduler.start()
-    jobs = ", ".join(job.id for job in scheduler.scheduler.get_jobs())
+    for scheduler in schedulers:
+        scheduler.start()
+    jobs = ", ".join(job.id for scheduler in schedulers for job in scheduler.scheduler.get_jobs())
     print(f"course-ta schedule: running ({jobs}); Ctrl-C to stop", file=sys.stderr, flush=True)
     try:
         while not stop.wait(1.0):
             pass
     finally:
         print("course-ta schedule: stopping (finishing the current video)…", file=sys.stderr, flush=True)
-        scheduler.stop()
+        for scheduler in schedulers:
+            scheduler.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print("course-ta schedule: stopped", file=sys.stderr)
     return 0
+
+
+def _course_settings(base: Settings) -> list[Settings]:
+    """The settings of every course to schedule: the one named by ``--course``, else all of them."""
+    try:
+        catalog = catalog_of(base)
+        if not catalog.explicit:
+            return [base]
+        courses = [catalog.get(base.course)] if base.course else catalog.courses
+    except CourseError as error:
+        raise SettingsError(str(error)) from None
+    return [settings_for(base, course) for course in courses if not course.paused]

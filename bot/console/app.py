@@ -43,6 +43,7 @@ PUBLIC_ENDPOINTS = frozenset({"login", "login_token", "static"})
 EXPORT_VIEWS = ("overview", "questions", "gaps", "moments", "corpus", "escalations")
 EXPORT_FORMATS = ("csv", "jsonl")
 DEFAULT_DAYS = 30
+ALL_COURSES = "*"
 SYNC_CLUSTER_LIMIT = 1500  # a first clustering of up to this many questions runs while the page waits; the rest in the background
 RETENTION_EVERY_S = 3600.0
 MAX_REPLY = 3000
@@ -162,8 +163,10 @@ class Console:
     def gap_finder(self) -> GapFinder:
         """The clustering with the project's embedder and the index (loaded on first use)."""
         if self._gap_finder is None:
+            from pipelines.search.embedders import embedding_space
+
             embed = project_embedder(self.settings)
-            self._gap_finder = GapFinder(embed, index_moment_finder(self.settings, embed))
+            self._gap_finder = GapFinder(embed, index_moment_finder(self.settings, embed), space=embedding_space(self.settings))
         return self._gap_finder
 
     def gap_state(self) -> GapState:
@@ -337,6 +340,12 @@ def _days() -> int:
     return min(max(days, 1), 3650)
 
 
+def _course() -> str | None:
+    """The ``course`` filter of the overview (None: every course; '' selects rows logged without a course)."""
+    course = request.args.get("course")
+    return course[:200] if course is not None and course != ALL_COURSES else None
+
+
 def _svg(text: str) -> Response:
     return Response(text, mimetype="image/svg+xml")
 
@@ -344,16 +353,19 @@ def _svg(text: str) -> Response:
 def _page_routes(app: Flask, console: Console) -> None:
     @app.get("/")
     def overview() -> Any:
-        days = _days()
-        figures = console.cached(("overview", days), lambda: data.overview(console.log_path, days, console.clock()))
+        days, course = _days(), _course()
+        figures = console.cached(("overview", days, course), lambda: data.overview(console.log_path, days, console.clock(), course))
         open_escalations = sum(1 for e in console.escalations.list() if e.status != RESOLVED) if console.log_path.exists() else 0
-        return render_template("overview.html", o=figures, days=days, open_escalations=open_escalations)
+        return render_template("overview.html", o=figures, days=days, open_escalations=open_escalations, all_courses=ALL_COURSES)
 
     @app.get("/charts/overview.svg")
     def overview_chart() -> Any:
-        days = _days()
+        days, course = _days(), _course()
         return _svg(
-            console.cached(("overview.svg", days), lambda: charts.overview_chart(data.overview(console.log_path, days, console.clock())))
+            console.cached(
+                ("overview.svg", days, course),
+                lambda: charts.overview_chart(data.overview(console.log_path, days, console.clock(), course)),
+            )
         )
 
     @app.get("/gaps")
@@ -480,20 +492,22 @@ def _action_routes(app: Flask, console: Console) -> None:
 def _export_rows(console: Console, view: str) -> tuple[list[str], list[dict[str, Any]]]:
     pseudonym = console.pseudonyms
     if view == "overview":
-        figures = data.overview(console.log_path, _days(), console.clock())
+        course = _course()
+        figures = data.overview(console.log_path, _days(), console.clock(), course)
         votes = {row["day"]: row for row in figures.votes_per_day}
         rows = [
-            {**row, "up": votes.get(row["day"], {}).get("up", 0), "down": votes.get(row["day"], {}).get("down", 0)}
+            {**row, "course": course, "up": votes.get(row["day"], {}).get("up", 0), "down": votes.get(row["day"], {}).get("down", 0)}
             for row in figures.per_day
         ]
-        return ["day", "platform", "answered", "not_covered", "up", "down"], rows
+        return ["day", "course", "platform", "answered", "not_covered", "up", "down"], rows
     if view == "questions":
         since = console.clock() - _days() * data.DAY_S
         rows = [
             {**row, "student": pseudonym(row["student"]), "created_at": _iso(row["created_at"])}
             for row in data.logged_questions(console.log_path, since)
         ]
-        return ["answer_id", "platform", "student", "question", "answer", "grounded", "created_at", "latency_s", "up", "down"], rows
+        columns = ["answer_id", "platform", "course", "student", "question", "answer", "grounded", "created_at", "latency_s", "up", "down"]
+        return columns, rows
     if view == "gaps":
         rows = []
         for cluster in console.gap_state().clusters:
@@ -550,7 +564,20 @@ def _export_rows(console: Console, view: str) -> tuple[list[str], list[dict[str,
         }
         for e in (console.escalations.list(limit=100_000) if console.log_path.exists() else [])
     ]
-    columns = ["id", "platform", "status", "user", "question", "answer", "ta_reply", "resolved_by", "error", "created_at", "resolved_at"]
+    columns = [
+        "id",
+        "platform",
+        "course",
+        "status",
+        "user",
+        "question",
+        "answer",
+        "ta_reply",
+        "resolved_by",
+        "error",
+        "created_at",
+        "resolved_at",
+    ]
     return columns, rows
 
 

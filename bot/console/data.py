@@ -36,6 +36,11 @@ def _has(db: sqlite3.Connection, table: str) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone() is not None
 
 
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    """The table's columns: a log no bot has opened since an upgrade lacks the newer ones (the console only reads)."""
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+
+
 def data_version(path: Path) -> tuple[Any, ...]:
     """Changes whenever anything is written to the answer log: the sizes and modification times of the file and its WAL.
 
@@ -71,6 +76,8 @@ class Overview:
     votes_per_day: list[dict[str, Any]] = field(default_factory=list)  # day, up, down
     latencies: list[float] = field(default_factory=list)
     platforms: list[str] = field(default_factory=list)
+    course: str | None = None  # the course the figures are for; None: every course
+    courses: list[str] = field(default_factory=list)  # every course id in the log ('' for rows without one)
 
     @property
     def up_rate(self) -> float | None:
@@ -84,18 +91,26 @@ def day_label(day: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(day * DAY_S))
 
 
-def overview(path: Path, days: int, now: float | None = None) -> Overview:
-    """Questions per day and platform, answered against "not covered", votes and answer latency."""
+def overview(path: Path, days: int, now: float | None = None, course: str | None = None) -> Overview:
+    """Questions per day and platform, answered against "not covered", votes and answer latency; of one ``course`` when given."""
     now = time.time() if now is None else now
     since = (int(now // DAY_S) - days + 1) * DAY_S
-    result = Overview(days=days, since=since)
+    result = Overview(days=days, since=since, course=course)
     with read_only(path) as db:
         if db is None:
             return result
+        columns = _columns(db, "answers")
+        has_course = "course" in columns
+        if has_course:
+            result.courses = [row[0] for row in db.execute("SELECT DISTINCT course FROM answers ORDER BY course")]
+        if course is not None and not has_course:
+            course = ""  # rows written before courses were logged belong to no course
+        only = "" if course is None else " AND coalesce(a.course, '') = ?" if has_course else " AND ? = ''"
+        of_course: tuple[Any, ...] = () if course is None else (course,)
         rows = db.execute(
-            "SELECT CAST(created_at / ? AS INTEGER) AS day, platform, total(grounded), count(*) FROM answers WHERE created_at >= ?"
-            " GROUP BY day, platform ORDER BY day, platform",
-            (DAY_S, since),
+            "SELECT CAST(created_at / ? AS INTEGER) AS day, platform, total(grounded), count(*) FROM answers a WHERE created_at >= ?"
+            f"{only} GROUP BY day, platform ORDER BY day, platform",
+            (DAY_S, since, *of_course),
         ).fetchall()
         for day, platform, grounded, count in rows:
             result.per_day.append(
@@ -107,20 +122,25 @@ def overview(path: Path, days: int, now: float | None = None) -> Overview:
         result.platforms = sorted({row["platform"] for row in result.per_day})
         votes = db.execute(
             "SELECT CAST(a.created_at / ? AS INTEGER) AS day, total(v.vote > 0), total(v.vote < 0) FROM votes v"
-            " JOIN answers a ON a.id = v.answer_id WHERE a.created_at >= ? GROUP BY day ORDER BY day",
-            (DAY_S, since),
+            f" JOIN answers a ON a.id = v.answer_id WHERE a.created_at >= ?{only} GROUP BY day ORDER BY day",
+            (DAY_S, since, *of_course),
         ).fetchall()
         for day, up, down in votes:
             result.votes_per_day.append({"day": day_label(day), "up": int(up), "down": int(down)})
             result.up += int(up)
             result.down += int(down)
-        latencies = [
-            row[0]
-            for row in db.execute(
-                "SELECT created_at - asked_at FROM answers WHERE created_at >= ? AND asked_at IS NOT NULL AND asked_at <= created_at",
-                (since,),
-            )
-        ]
+        latencies = (
+            [
+                row[0]
+                for row in db.execute(
+                    "SELECT created_at - asked_at FROM answers a WHERE created_at >= ? AND asked_at IS NOT NULL AND asked_at <= created_at"
+                    + only,
+                    (since, *of_course),
+                )
+            ]
+            if "asked_at" in columns
+            else []
+        )
     if latencies:
         values = np.asarray(latencies, dtype=float)
         result.latency_p50 = float(np.percentile(values, 50))
@@ -132,12 +152,14 @@ def overview(path: Path, days: int, now: float | None = None) -> Overview:
 
 @dataclass(frozen=True)
 class GapQuestion:
-    """A question the lectures did not cover, or whose answer got a 👎."""
+    """A question the lectures did not cover, or whose answer got a 👎; with its vector when the log kept one."""
 
     question: str
     not_covered: bool
     thumbs_down: bool
     asked_at: float
+    embedding: bytes | None = field(default=None, repr=False, compare=False)  # float16, as the answer log stores it
+    embedding_model: str = ""  # the vector space of ``embedding``
 
 
 def gap_questions(path: Path, limit: int = 50_000) -> list[GapQuestion]:
@@ -145,13 +167,15 @@ def gap_questions(path: Path, limit: int = 50_000) -> list[GapQuestion]:
     with read_only(path) as db:
         if db is None:
             return []
+        stored = "a.embedding, a.embedding_model" if "embedding" in _columns(db, "answers") else "NULL, NULL"
         rows = db.execute(
-            "SELECT a.question, a.grounded = 0, EXISTS (SELECT 1 FROM votes v WHERE v.answer_id = a.id AND v.vote < 0), a.created_at"
-            " FROM answers a WHERE a.question != '' AND (a.grounded = 0 OR EXISTS (SELECT 1 FROM votes v WHERE v.answer_id = a.id AND v.vote < 0))"
+            "SELECT a.question, a.grounded = 0, EXISTS (SELECT 1 FROM votes v WHERE v.answer_id = a.id AND v.vote < 0), a.created_at,"
+            f" {stored} FROM answers a"
+            " WHERE a.question != '' AND (a.grounded = 0 OR EXISTS (SELECT 1 FROM votes v WHERE v.answer_id = a.id AND v.vote < 0))"
             " ORDER BY a.created_at DESC LIMIT ?",
             (limit,),
         ).fetchall()
-    return [GapQuestion(row[0], bool(row[1]), bool(row[2]), row[3]) for row in rows]
+    return [GapQuestion(row[0], bool(row[1]), bool(row[2]), row[3], row[4], row[5] or "") for row in rows]
 
 
 @dataclass
@@ -236,9 +260,12 @@ def logged_questions(path: Path, since: float) -> list[dict[str, Any]]:
         if db is None:
             return []
         db.row_factory = sqlite3.Row
+        columns = _columns(db, "answers")
+        course = "a.course" if "course" in columns else "''"
+        latency = "a.created_at - a.asked_at" if "asked_at" in columns else "NULL"
         rows = db.execute(
-            "SELECT a.id AS answer_id, a.platform, a.user AS student, a.question, a.answer, a.grounded, a.created_at,"
-            " a.created_at - a.asked_at AS latency_s,"
+            f"SELECT a.id AS answer_id, a.platform, {course} AS course, a.user AS student, a.question, a.answer, a.grounded, a.created_at,"
+            f" {latency} AS latency_s,"
             " (SELECT total(v.vote > 0) FROM votes v WHERE v.answer_id = a.id) AS up,"
             " (SELECT total(v.vote < 0) FROM votes v WHERE v.answer_id = a.id) AS down"
             " FROM answers a WHERE a.created_at >= ? ORDER BY a.created_at",

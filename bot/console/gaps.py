@@ -1,7 +1,9 @@
 """Coverage gaps: the declined and down-voted questions, grouped by meaning, each group pointing at its nearest lecture moment.
 
-Questions are embedded with the project's embedding model (the same one the index uses, through
-``pipelines/search/embedders.py``) and grouped with scikit-learn. Up to :data:`DIRECT_LIMIT`
+Questions are represented by the vectors the query pipeline computed when they were answered (the
+answer log keeps them, float16, with the id of their vector space); only questions without one, or
+with one from another model, are embedded here, in batches, with the project's embedding model (the
+same one the index uses, through ``pipelines/search/embedders.py``). They are grouped with scikit-learn. Up to :data:`DIRECT_LIMIT`
 distinct questions are clustered directly (average-linkage agglomerative clustering on cosine
 distance, cut at :data:`DISTANCE_THRESHOLD`, so the number of groups follows the data); beyond that,
 k-means first folds them into :data:`MICRO_CLUSTERS` small groups whose centres are then clustered
@@ -23,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.answering.feedback import unpack_vector
 from bot.console.data import GapQuestion
 from pipelines.domain import deep_link
 from pipelines.settings import Settings
@@ -31,6 +34,7 @@ DISTANCE_THRESHOLD = 0.75
 DIRECT_LIMIT = 1500
 MICRO_CLUSTERS = 300
 EXAMPLES = 5
+EMBED_BATCH = 256  # texts per call of the embedder: bounded memory, and the lock is released between batches
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -119,25 +123,47 @@ def project_embedder(settings: Settings) -> Embed:
 
 
 class GapFinder:
-    """Clusters gap questions; remembers question vectors so a re-run embeds only new questions."""
+    """Clusters gap questions; uses the vectors the answer log kept and remembers the ones it made, so a re-run embeds only new questions.
 
-    def __init__(self, embed: Embed, nearest_moment: Callable[[np.ndarray], LectureMoment | None] | None = None) -> None:
+    ``space`` is the vector space ``embed`` produces (:func:`pipelines.search.embedders.embedding_space`):
+    a stored vector is used only when it was made in that space; empty uses none. :attr:`embedded`
+    counts the texts this finder had to embed itself.
+    """
+
+    def __init__(self, embed: Embed, nearest_moment: Callable[[np.ndarray], LectureMoment | None] | None = None, space: str = "") -> None:
         self.embed = embed
         self.nearest_moment = nearest_moment
+        self.space = space
+        self.embedded = 0
         self._vectors: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
-    def _vectors_for(self, texts: list[str]) -> np.ndarray:
+    def _vectors_for(self, texts: list[str], stored: list[bytes | None]) -> np.ndarray:
         keys = [hashlib.sha256(text.encode("utf-8")).hexdigest() for text in texts]
         with self._lock:
-            missing = [(key, text) for key, text in zip(keys, texts, strict=True) if key not in self._vectors]
-        if missing:
-            fresh = self.embed([text for _, text in missing])
+            missing = [
+                (key, text) for key, text, blob in zip(keys, texts, stored, strict=True) if blob is None and key not in self._vectors
+            ]
+        for start in range(0, len(missing), EMBED_BATCH):
+            batch = missing[start : start + EMBED_BATCH]
+            fresh = self.embed([text for _, text in batch])
             with self._lock:
-                for (key, _), vector in zip(missing, fresh, strict=True):
+                self.embedded += len(batch)
+                for (key, _), vector in zip(batch, fresh, strict=True):
                     self._vectors[key] = vector
+        if not keys:
+            return np.zeros((0, 0), dtype=np.float32)
         with self._lock:
-            return np.stack([self._vectors[key] for key in keys]) if keys else np.zeros((0, 0), dtype=np.float32)
+            rows = [unpack_vector(blob) if blob is not None else self._vectors[key] for key, blob in zip(keys, stored, strict=True)]
+        matrix = np.stack(rows).astype(np.float32)
+        # float16 storage rounds the norm; cosine clustering and centres want unit rows.
+        return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+
+    def _stored(self, asked: list[GapQuestion]) -> bytes | None:
+        """A vector the log kept for this question (any of its askings) in this finder's space, or None."""
+        if not self.space:
+            return None
+        return next((q.embedding for q in asked if q.embedding and q.embedding_model == self.space), None)
 
     def clusters(self, questions: Sequence[GapQuestion], limit: int = 50) -> list[GapCluster]:
         """The groups, largest first (ties: most not-covered first); the first ``limit`` get a lecture moment."""
@@ -149,7 +175,7 @@ class GapFinder:
         keys = list(by_text)
         shown = [by_text[key][0].question for key in keys]
         weights = np.asarray([len(by_text[key]) for key in keys], dtype=float)
-        vectors = self._vectors_for(keys)
+        vectors = self._vectors_for(keys, [self._stored(by_text[key]) for key in keys])
         labels = cluster_vectors(vectors, weights)
         groups: dict[int, list[int]] = {}
         for index, label in enumerate(labels):

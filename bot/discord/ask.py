@@ -16,18 +16,21 @@ import io
 import logging
 import re
 import secrets
+import sqlite3
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import discord
 from discord import app_commands
 
+from bot.answering.feedback import logged_course
 from bot.answering.service import QuestionError
 from bot.discord.audio_source import ClipSourceError, clip_source
 from bot.discord.context import CourseTA, CourseTAClient
 from bot.discord.embeds import VoiceNote, answer_embeds, clip_text, error_embed, sources_embed
 from bot.discord.error_reply import reply_error
-from bot.discord.escalation import with_ask_ta
+from bot.discord.escalation import PLATFORM, with_ask_ta
 from bot.discord.guards import GuardRejected
 from bot.discord.voice_message import VoiceAttachment, channel_route, followup_route, is_refusal, send_voice_message
 from bot.discord.voice_queue import VoiceUnavailable, caller_voice_channel
@@ -267,6 +270,9 @@ async def ask_command(
         sent.append(await interaction.followup.send(embed=embed, wait=True, ephemeral=private))
     ta.conversations.record([m.id for m in sent], history, answer, also=thread_ids(interaction.channel))
     ta.conversations.remember_last(interaction.channel_id or 0, interaction.user.id, answer)
+    # After the conversation is remembered: logging yields to the loop, and a press of "Ask a TA" must find it.
+    course = logged_course(ta.desk, ticket.course)
+    await log_answer(ta, interaction.channel_id, interaction.id, interaction.user.id, answer, first.id, interaction.created_at, course)
 
     if clip is None and clip_pending is not None:
         clip = await finished_clip(clip_pending)
@@ -327,14 +333,22 @@ async def on_follow_up(ta: CourseTA, message: discord.Message) -> None:
     except GuardRejected as error:
         await message.reply(str(error), mention_author=False, delete_after=15)
         return
+    guild = message.guild.id if message.guild else None
+    # A follow-up stays with the course it continues: the channel's or server's, else the student's last (the /ask it replies to).
+    ticket = await asyncio.to_thread(
+        ta.desk.discord, str(message.author.id), str(guild) if guild else None, str(message.channel.id), question
+    )
+    if ticket.service is None:
+        await message.reply(embed=error_embed(ticket.refusal), mention_author=False)
+        return
     async with message.channel.typing():
-        pending, _ = await ta.ask(question, history)
+        pending, _ = await ta.ask(ticket.question or question, history, ticket)
         answer, problem = await settle(pending, question)
     if answer is None:
         await message.reply(embed=error_embed(problem or "No answer."), mention_author=False)
         return
     voice_on = ta.settings.voice_enabled
-    clip_pending = ta.speak(answer.text) if voice_on else None
+    clip_pending = ta.speak(answer.text, ticket) if voice_on else None
     clip: Clip | None = None
     if ta.settings.discord_clip_mode == "with_text" and clip_pending is not None:
         clip = await finished_clip(clip_pending)
@@ -347,6 +361,8 @@ async def on_follow_up(ta: CourseTA, message: discord.Message) -> None:
         sent.append(await message.channel.send(embed=embed))
     ta.conversations.record([m.id for m in sent], history, answer, also=thread_ids(message.channel))
     ta.conversations.remember_last(message.channel.id, message.author.id, answer)
+    course = logged_course(ta.desk, ticket.course)
+    await log_answer(ta, message.channel.id, message.id, message.author.id, answer, sent[0].id, message.created_at, course)
     if clip is None and clip_pending is not None:
         clip = await finished_clip(clip_pending)
         if key is not None and clip.ok:
@@ -356,6 +372,28 @@ async def on_follow_up(ta: CourseTA, message: discord.Message) -> None:
             await post_clip(ta, ta_http(message), channel_route(channel.id), lambda file: channel.send(file=file), clip)
     elif key is not None and clip is not None and clip.ok:
         ta.conversations.keep_clip(key, clip)
+
+
+async def log_answer(
+    ta: CourseTA, channel_id: int | None, thread: int, user_id: int, answer: Answer, message_id: int, asked: datetime, course: str
+) -> None:
+    """Record a posted answer in the answer log like Slack does: the channel, the interaction or message that asked
+    (as the thread), the student, the first answer message and when it was asked. A log that cannot be written
+    costs the console a row, never the student the rest of the reply (the clip still follows)."""
+    try:
+        await asyncio.to_thread(
+            ta.log.record_answer,
+            PLATFORM,
+            str(channel_id or ""),
+            str(thread),
+            str(user_id),
+            answer,
+            str(message_id),
+            asked.timestamp(),
+            course,
+        )
+    except (sqlite3.Error, OSError):
+        logger.exception("could not record the answer to %s in the answer log", thread)
 
 
 def ta_http(message: discord.Message) -> discord.http.HTTPClient:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -21,6 +22,7 @@ from typing import Any, TypeVar
 import discord
 
 from bot.answering.course_desk import CourseDesk, DeskTicket
+from bot.answering.feedback import AnswerLog
 from bot.answering.service import AnswerService
 from bot.answering.voice_pool import VoicePool
 from bot.discord.conversations import Conversations
@@ -53,7 +55,10 @@ class CourseTA:
         self.service = self.desk.default_service()
         self.renderer = renderer or get_renderer(settings)
         self.catalog = VideoCatalog(self.service.bundle.store, settings=settings)
+        self._catalogs: dict[str, VideoCatalog] = {}  # per course, in a deployment with several
+        self._catalogs_lock = threading.Lock()
         self.conversations = Conversations()
+        self.log = AnswerLog(settings.feedback_db_path)  # every posted answer, as Slack logs them (the console reads it)
         self.guards = DiscordGuards(settings)
         self.playback = VoicePlayback(settings.discord_voice_idle_seconds, voice_client_class)
         self.voice = VoicePool.from_settings(settings, self.renderer)
@@ -93,6 +98,20 @@ class CourseTA:
         logger.debug("rendering a clip for %d characters", len(text))
         renderer = self.desk.renderer(ticket.course) if ticket is not None else None
         return asyncio.wrap_future(self.voice.submit(text, ("ogg",), renderer))
+
+    def catalog_for(self, user: int, guild: int | None, channel: int | None) -> VideoCatalog:
+        """The video catalog of the course asked about here (the channel's or server's, else the student's last one)."""
+        if not self.desk.catalog.explicit:
+            return self.catalog
+        route = self.desk.router.discord(str(user), str(guild) if guild else None, str(channel) if channel else None, "")
+        if route.course is None:
+            return self.catalog
+        with self._catalogs_lock:
+            catalog = self._catalogs.get(route.course.id)
+            if catalog is None:
+                service = self.desk.service(route.course)
+                catalog = self._catalogs[route.course.id] = VideoCatalog(service.bundle.store, settings=self.desk.settings(route.course))
+        return catalog
 
     async def in_thread(self, function: Callable[..., T], *args: Any) -> T:
         """Store reads (catalog, summaries) off the event loop, outside the answer queue."""

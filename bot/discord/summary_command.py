@@ -45,7 +45,7 @@ def summary_embed(summary: CatalogSummary) -> discord.Embed:
 async def summary_command(interaction: discord.Interaction[CourseTAClient], video: str) -> None:
     """Defer, read the summary off the event loop, then post it (or why there is none)."""
     ta = interaction.client.ta
-    catalog = ta.catalog
+    catalog = await ta.in_thread(ta.catalog_for, interaction.user.id, interaction.guild_id, interaction.channel_id)
     ta.guards.charge(interaction.user.id)
     await interaction.response.defer(thinking=True)
     try:
@@ -59,7 +59,8 @@ async def summary_command(interaction: discord.Interaction[CourseTAClient], vide
 async def video_autocomplete(interaction: discord.Interaction[CourseTAClient], current: str) -> list[app_commands.Choice[str]]:
     """Titles matching what was typed so far; the value sent back is the video id."""
     ta = interaction.client.ta
-    videos = await ta.in_thread(ta.catalog.search, current)
+    catalog = await ta.in_thread(ta.catalog_for, interaction.user.id, interaction.guild_id, interaction.channel_id)
+    videos = await ta.in_thread(catalog.search, current)
     return [app_commands.Choice(name=clip_text(v.title, CHOICE_LIMIT), value=v.video_id[:CHOICE_LIMIT]) for v in videos]
 
 

@@ -23,7 +23,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.answering.course_desk import CourseDesk, DeskTicket
-from bot.answering.feedback import AnswerLog
+from bot.answering.feedback import AnswerLog, logged_course
 from bot.answering.service import AnswerService, QuestionError
 from bot.slack.agent import set_searching_status, set_thread_title
 from bot.slack.blocks import answer_blocks, fallback_text, notice_blocks
@@ -115,7 +115,8 @@ class AnswerFlow:
             self._failed(client, triage, reply, error)
             self._end()
             return
-        future.add_done_callback(lambda done: self._deliver_later(done, triage, client, reply))
+        course = logged_course(self.desk, ticket.course)
+        future.add_done_callback(lambda done: self._deliver_later(done, triage, client, reply, course))
         self._charge(ticket, future)
 
     def _jobs(self, service: AnswerService) -> AnswerJobs:
@@ -165,7 +166,9 @@ class AnswerFlow:
             if triage.unmentioned and not answer.grounded:
                 logger.info("message %s in %s left alone: the lectures don't cover it", triage.ts, triage.channel)
                 return
-            answer_id = self.log.record_answer(PLATFORM, triage.channel, triage.thread_ts, triage.user, answer)
+            answer_id = self.log.record_answer(
+                PLATFORM, triage.channel, triage.thread_ts, triage.user, answer, course=logged_course(self.desk, ticket.course)
+            )
             if ticket.private:
                 client.chat_postEphemeral(
                     channel=triage.channel,
@@ -200,20 +203,20 @@ class AnswerFlow:
         self.voice.shutdown(wait=wait)
 
     # -- after the answer --------------------------------------------------------------------------
-    def _deliver_later(self, future: Future[Answer], triage: Triage, client: WebClient, reply: Reply) -> None:
+    def _deliver_later(self, future: Future[Answer], triage: Triage, client: WebClient, reply: Reply, course: str = "") -> None:
         try:
-            self.delivery.submit(self._deliver, future, triage, client, reply)
+            self.delivery.submit(self._deliver, future, triage, client, reply, course)
         except RuntimeError:  # shutting down: deliver in this thread rather than lose the answer
-            self._deliver(future, triage, client, reply)
+            self._deliver(future, triage, client, reply, course)
 
-    def _deliver(self, future: Future[Answer], triage: Triage, client: WebClient, reply: Reply) -> None:
+    def _deliver(self, future: Future[Answer], triage: Triage, client: WebClient, reply: Reply, course: str = "") -> None:
         try:
             try:
                 answer = future.result()
             except Exception as error:
                 self._failed(client, triage, reply, error)
                 return
-            answer_id = self.log.record_answer(PLATFORM, triage.channel, triage.thread_ts, triage.user, answer)
+            answer_id = self.log.record_answer(PLATFORM, triage.channel, triage.thread_ts, triage.user, answer, course=course)
             reply.finish(answer, answer_id)
             if reply.ts:
                 self.log.set_message(answer_id, reply.ts)

@@ -206,13 +206,15 @@ class LLMAnswerer:
         if not rewriter.order or _leaks_prompt(text):
             reason = "leaked its instructions" if rewriter.order else "cited no passage"
             logger.info("LLM answer treated as ungrounded: it %s", reason)
-            return {"answer": Answer(question, NOT_COVERED, False, [], self.offline.store_name, self.client.name)}
+            declined = Answer(question, NOT_COVERED, False, [], self.offline.store_name, self.client.name)
+            return {"answer": self.offline.with_query(declined, query_embedding)}
         if hint_topic:
             text, withheld = withhold_solution(text)
             if withheld:
                 logger.info("hint mode withheld a solution for %s", hint_topic)
         citations = self._citations(text, [passages[i] for i in rewriter.order])
-        return {"answer": Answer(question, text, True, citations, self.offline.store_name, self.client.name)}
+        answer = Answer(question, text, True, citations, self.offline.store_name, self.client.name)
+        return {"answer": self.offline.with_query(answer, query_embedding)}
 
     def _citations(self, text: str, cited: list[Document]) -> list[Citation]:
         """For each cited chunk, the sentence that best supports the claims citing it, and its second."""

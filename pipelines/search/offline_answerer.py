@@ -190,7 +190,8 @@ class OfflineAnswerer:
         ordered = self._candidate_moments(videos)
         candidates = [(str(m.document.meta.get("video_id")), m.start_s, round(m.score, 4)) for m in ordered]
         if relevance < self.min_relevance or not ordered:
-            return {"answer": self._not_covered(question, videos), "candidates": candidates, "relevance": relevance}
+            declined = self.with_query(self._not_covered(question, videos), query_embedding)
+            return {"answer": declined, "candidates": candidates, "relevance": relevance}
         citations = [self._citation(ordered[p]) for p in cited_positions(candidates, self.min_relevance, self.max_citations)]
         lines = [
             f"[{n}] {citation.quote} ({citation.title}, {format_timestamp(citation.start_s)})"
@@ -198,8 +199,14 @@ class OfflineAnswerer:
         ]
         intro = "Here is what the lectures say:" if len({c.video_id for c in citations}) > 1 else "Here is what the lecture says:"
         text = intro + "\n" + "\n".join(lines)
-        answer = Answer(question, text, True, citations, self.store_name, OFFLINE_ANSWERER)
+        answer = self.with_query(Answer(question, text, True, citations, self.store_name, OFFLINE_ANSWERER), query_embedding)
         return {"answer": answer, "candidates": candidates, "relevance": relevance}
+
+    def with_query(self, answer: Answer, query_embedding: list[float]) -> Answer:
+        """``answer`` carrying the question's vector and its space, so the answer log can keep them (no second embedding)."""
+        answer.query_embedding = [float(x) for x in query_embedding]
+        answer.embedding_model = self._space
+        return answer
 
     def _rank(self, question: str, query: np.ndarray, documents: list[Document], passages: list[Document]) -> tuple[list[_Video], float]:
         """Score the moments of each retrieved video; videos stay in retrieval order. Also returns the relevance score."""

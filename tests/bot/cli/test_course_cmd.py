@@ -57,3 +57,17 @@ def test_commands_need_a_course_when_there_are_several(capsys: pytest.CaptureFix
     assert str(data_dir() / "courses" / "nlp") in capsys.readouterr().out
     assert main(["status", "--course", "history"]) == 2
     assert "unknown course 'history'" in capsys.readouterr().err
+
+
+def test_schedule_runs_one_scheduler_per_active_course() -> None:
+    from bot.cli.schedule import _course_settings
+    from pipelines.settings import load_settings
+
+    main(["course", "add", "nlp", "--title", "NLP"])
+    main(["course", "add", "vision", "--title", "Vision"])
+    main(["course", "add", "art", "--title", "Art"])
+    main(["course", "pause", "art"])
+    scheduled = _course_settings(load_settings(deployment=True))
+    assert [s.data_dir for s in scheduled] == [data_dir() / "courses" / "nlp", data_dir() / "courses" / "vision"]
+    one = _course_settings(load_settings(deployment=True, course="vision"))
+    assert [s.ledger_path for s in one] == [data_dir() / "courses" / "vision" / "ledger.sqlite"]

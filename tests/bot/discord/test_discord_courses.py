@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from pipelines.courses.catalog import AnswerPolicy, Course, CourseCatalog, save_
 from pipelines.courses.course_settings import settings_for
 from pipelines.freshness.ingest import Ingestor
 from pipelines.settings import load_settings
-from tests.bot.discord.discord_payloads import GUILD_ID, TEXT_CHANNEL_ID, command_interaction, option
+from tests.bot.discord.discord_payloads import GUILD_ID, STUDENT_ID, TEXT_CHANNEL_ID, command_interaction, option, reply_message
 from tests.bot.discord.discord_scenario import Scenario
 
 RAG_QUESTION = "How does reciprocal rank fusion combine BM25 and dense retrieval?"
@@ -45,6 +47,22 @@ def two_course_dir(course_dir: Path, tmp_path: Path) -> Path:
     return data
 
 
+async def logged(path: Path, thread: str, timeout: float = 30.0) -> dict:
+    """The answer-log row whose thread is ``thread`` (the log is written just after the answer is posted)."""
+    for _ in range(int(timeout / 0.05)):
+        if path.exists():
+            db = sqlite3.connect(path)
+            db.row_factory = sqlite3.Row
+            try:
+                row = db.execute("SELECT * FROM answers WHERE thread = ?", (thread,)).fetchone()
+            finally:
+                db.close()
+            if row is not None:
+                return dict(row)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no answer logged for {thread}")
+
+
 def embed_text(call) -> str:
     embed = call.payload["embeds"][0] if "embeds" in call.payload else call.payload["data"]["embeds"][0]
     return f"{embed.get('description', '')}\n" + "\n".join(f["value"] for f in embed.get("fields", []))
@@ -72,6 +90,27 @@ def test_the_channel_course_answers_and_the_course_option_overrides_it(run_bot, 
         assert calls[0].payload["type"] == 5 and calls[0].payload["data"]["flags"] & 64  # an ephemeral deferral
         assert "ct-rag-101" in embed_text(calls[1])
         assert calls[1].payload.get("flags", 0) & 64
+
+        # every answer is in the answer log, like Slack's: course, channel, the interaction as thread, student, message
+        log = two_course_dir / "feedback.sqlite"
+        bio_row = await logged(log, in_bio["id"])
+        assert (bio_row["platform"], bio_row["course"], bio_row["channel"], bio_row["user"]) == (
+            "discord",
+            "bio",
+            str(TEXT_CHANNEL_ID),
+            str(STUDENT_ID),
+        )
+        assert bio_row["question"].startswith("Where do the light reactions") and bio_row["grounded"] == 1
+        assert bio_row["message"] and bio_row["asked_at"] <= bio_row["created_at"]
+        assert bio_row["embedding"] and bio_row["embedding_model"]  # the question's vector, kept for the console
+        assert (await logged(log, chosen["id"]))["course"] == "rag"
+
+        # a reply to an answer is a follow-up, and it is logged too, with the student's message as its thread
+        follow_up = reply_message("and where does the Calvin cycle happen?", int(bio_row["message"]))
+        s.message(follow_up)
+        follow_row = await logged(log, follow_up["id"], timeout=120)
+        assert (follow_row["platform"], follow_row["channel"], follow_row["user"]) == ("discord", str(TEXT_CHANNEL_ID), str(STUDENT_ID))
+        assert follow_row["question"] == "and where does the Calvin cycle happen?" and follow_row["message"]
 
     run_bot(body, data_dir=two_course_dir, courses_file=two_course_dir / "courses.toml", voice_enabled=False)
 

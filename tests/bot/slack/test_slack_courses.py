@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,7 +78,7 @@ def shown(message: dict) -> str:
 
 
 @pytest.mark.timeout(900)
-def test_each_channel_is_answered_from_its_own_course(running: RunningBot, wire: SlackWire) -> None:
+def test_each_channel_is_answered_from_its_own_course(running: RunningBot, wire: SlackWire, tmp_path: Path) -> None:
     reply = running.answered(running.ask(RAG_QUESTION))
     assert "ct-rag" in shown(reply)  # the retrieval course cites its lectures
     running.ask(RAG_QUESTION, channel=BIO_CHANNEL)  # the same question in the biology channel
@@ -87,6 +88,10 @@ def test_each_channel_is_answered_from_its_own_course(running: RunningBot, wire:
     assert "ct-rag" not in json.dumps(call.params, ensure_ascii=False)  # never the other course's lectures
     running.drain()
     assert not wire.thread(BIO_CHANNEL, running.sent[-1]["event"]["ts"]), "a private course posts nothing in the channel"
+    db = sqlite3.connect(tmp_path / "log.sqlite")  # the answer log names each answer's course, the private one too
+    logged = db.execute("SELECT channel, course FROM answers ORDER BY created_at").fetchall()
+    db.close()
+    assert logged == [(CHANNEL, "rag"), (BIO_CHANNEL, "bio")]
 
 
 @pytest.mark.timeout(900)
