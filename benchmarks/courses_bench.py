@@ -141,6 +141,7 @@ def questions(limit: int) -> list[dict]:
 def serve(work: Path, mode: str, limit: int) -> dict:
     """Answer the questions in this process (``single`` or ``courses``); latency percentiles and peak RSS."""
     import numpy as np
+    import psutil
 
     from bot.answering.course_desk import CourseDesk
     from bot.answering.service import AnswerService
@@ -181,6 +182,7 @@ def serve(work: Path, mode: str, limit: int) -> dict:
         "answer_p50_ms": round(float(np.percentile(values, 50)), 1),
         "answer_p95_ms": round(float(np.percentile(values, 95)), 1),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rss_after_answers_mib": round(psutil.Process().memory_info().rss / 2**20, 1),
         "cited_first": round(hits / answerable, 3) if answerable else None,
     }
 
@@ -219,6 +221,9 @@ def main() -> None:
         "build": built,
         **results,
         "ratio_rss_courses_vs_single": round(results["courses"]["peak_rss_mib"] / results["single"]["peak_rss_mib"], 3),
+        "ratio_rss_after_courses_vs_single": round(
+            results["courses"]["rss_after_answers_mib"] / results["single"]["rss_after_answers_mib"], 3
+        ),
         "ratio_p95_courses_vs_single": round(results["courses"]["answer_p95_ms"] / results["single"]["answer_p95_ms"], 3),
         "machine": {"cpus": os.cpu_count(), "load_at_end": os.getloadavg()[0]},
     }

@@ -182,12 +182,7 @@ class AnswerFlow:
             reply.finish(answer, answer_id)
             if reply.ts:
                 self.log.set_message(answer_id, reply.ts)
-            if self.settings.slack_voice_clips and self.renderer is not None:
-                self._begin()
-                try:
-                    self.voice.submit(self._voice, client, triage, reply, answer, answer_id)
-                except RuntimeError:
-                    self._end()
+            self._speak_later(client, triage, reply, answer, answer_id)
         except Exception:
             logger.exception("delivering the answer to %s in %s failed", triage.ts, triage.channel)
         finally:
@@ -222,15 +217,20 @@ class AnswerFlow:
                 self.log.set_message(answer_id, reply.ts)
             offer_ask_ta(client, self.settings, triage.channel, triage.user, triage.thread_ts, answer_id)
             self._react(client, triage, "reactions_remove")
-            if self.settings.slack_voice_clips and self.renderer is not None:
-                self._begin()
-                try:
-                    self.voice.submit(self._voice, client, triage, reply, answer, answer_id)
-                except RuntimeError:
-                    self._end()
+            self._speak_later(client, triage, reply, answer, answer_id)
         except Exception:
             logger.exception("delivering the answer to %s in %s failed", triage.ts, triage.channel)
         finally:
+            self._end()
+
+    def _speak_later(self, client: WebClient, triage: Triage, reply: Reply, answer: Answer, answer_id: str) -> None:
+        """Queue the voice clip for the thread, after the text (when clips are on)."""
+        if not (self.settings.slack_voice_clips and self.renderer is not None):
+            return
+        self._begin()
+        try:
+            self.voice.submit(self._voice, client, triage, reply, answer, answer_id)
+        except RuntimeError:  # shutting down: the text is delivered, the clip is skipped
             self._end()
 
     def _failed(self, client: WebClient, triage: Triage, reply: Reply, error: BaseException) -> None:
