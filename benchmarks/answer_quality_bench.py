@@ -5,6 +5,7 @@ Runs every dev question once through the real query pipeline over an index of ..
 - retrieval alone: hit@1/hit@3 of the ranked videos (the same-run baseline the answer must keep);
 - the answer: cited hit@1/hit@3, window hit (a cited moment of the right video within ±15 s),
   citations per answer, single-citation answers, p50/p95 answer latency;
+- which method made the index's stored sentence vectors (``separate`` or ``late``), chunk counts;
 - "not covered", calibrated honestly: two folds split by lecture (a lecture's questions stay
   together, unanswerable ones alternate); the threshold is fitted on one fold with at most
   ``--max-false-declines`` of its answerable questions declined and scored on the other fold.
@@ -82,6 +83,13 @@ def main() -> int:
     bundle = open_store(settings)
     if bundle.store.count_documents() == 0:
         parser.error(f"nothing is indexed in {args.data}; run with --build")
+    from pipelines.search.sentence_vectors import stored_method
+
+    methods: dict[str, int] = {}
+    for document in bundle.store.filter_documents():
+        if document.meta.get("kind") == "chunk":
+            key = str(stored_method(document))
+            methods[key] = methods.get(key, 0) + 1
     questions = read_questions(args.questions)
     started = time.perf_counter()
     run = evaluate(settings, bundle, questions)
@@ -90,6 +98,7 @@ def main() -> int:
         "questions": len(questions),
         "index_documents": bundle.store.count_documents(),
         "embedding_model": settings.embedding_model,
+        "chunks_by_sentence_vector_method": methods,
         "served_threshold": run.threshold,
         "at_served_threshold": {k: served[k] for k in (*ANSWER_KEYS, "p50_ms", "p95_ms")},
         "two_fold_calibrated": two_fold(run.results, args.max_false_declines),

@@ -1,9 +1,13 @@
-"""Serving and ingest at the embedding limit, per embedding backend (torch, onnx, onnx-int8), all in one run.
+"""Serving and ingest at the embedding limit, per embedding backend (torch, onnx, onnx-int8) and sentence-vector method, in one run.
 
 For each backend, in a fresh process, from scratch in its own data dir:
 - **ingest**: the full ingest (summaries on: transcripts, cleaning, extractive summaries, chunk and
   sentence vectors, store saves), then, on exactly the chunks it stored, the bare forward passes:
   chunk embedding alone (the baseline the full ingest is compared with) and sentence embedding alone.
+  With ``--sentence-vectors separate,late`` each backend is ingested once per method
+  (``COURSE_TA_SENTENCE_VECTORS``; entries ``torch`` and ``torch+late``); the bare chunk embedding
+  is always the plain embedder's, so ``ingest_vs_bare_chunk_embedding`` compares each method with the
+  same baseline, and every run checks that its stored chunk vectors equal the plain embedder's.
   ``--profile`` adds the top of a cProfile of the ingest (the calling thread only: the engine's
   worker threads need py-spy, ``py-spy record --subprocesses``).
 - **serve**, in another fresh process on that index: offline answers of the dev questions, single
@@ -12,7 +16,8 @@ For each backend, in a fresh process, from scratch in its own data dir:
   RSS with the store and vectors loaded; and dev-set quality through the evaluation runner
   (hit@1 / hit@3 / window hit), compared with the torch backend of the same run.
 
-    nice python benchmarks/serving_bench.py [--limit 30] [--backends torch,onnx,onnx-int8] [--profile] [--out FILE]
+    nice python benchmarks/serving_bench.py [--limit 30] [--backends torch,onnx,onnx-int8] [--sentence-vectors separate,late]
+                                            [--profile] [--skip-serve] [--out FILE]
 
 ``--limit N`` ingests the first N videos of each corpus folder (quality then only means something on the full corpus).
 """
@@ -73,19 +78,35 @@ def percentile(values: list[float], share: float) -> float:
     return round(ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))] * 1000, 1) if ordered else 0.0
 
 
-def ingest_child(backend: str, data_dir: Path, folders: list[Path], profile: bool) -> dict:
+def ingest_child(backend: str, data_dir: Path, folders: list[Path], profile: bool, method: str = "separate") -> dict:
     """Full ingest from scratch, then the bare chunk and sentence forward passes on the stored chunks."""
     from pipelines.freshness.ingest import Ingestor
     from pipelines.search.embedders import document_embedder
-    from pipelines.search.sentence_vectors import chunk_sentences, scored_positions, text_vectors
+    from pipelines.search.sentence_vectors import chunk_sentences, scored_positions, stored_method, text_vectors
     from pipelines.settings import load_settings
 
-    settings = load_settings(data_dir=data_dir, embedding_backend=backend, summaries=True)
-    embedder = document_embedder(settings)
+    settings = load_settings(data_dir=data_dir, embedding_backend=backend, summaries=True, sentence_vectors=method)
+    # The baseline is the plain chunk embedder whatever the method (the late one runs the same pass plus pooling).
+    embedder = document_embedder(settings.model_copy(update={"sentence_vectors": "separate"}))
     started = time.perf_counter()
     embedder.warm_up()  # model load (and the one-time ONNX export) is reported apart from the ingest
     embedder.run(documents=[])
     load_s = time.perf_counter() - started
+    from pipelines.search import sentence_vectors
+
+    # Every text embedded on its own during the ingest (summary candidates; sentences, or late-chunking's fallbacks), timed.
+    alone = {"texts": 0, "s": 0.0}
+    embed_alone = sentence_vectors._embed
+
+    def timed_embed(embedder, texts):
+        started = time.perf_counter()
+        try:
+            return embed_alone(embedder, texts)
+        finally:
+            alone["texts"] += len(texts)
+            alone["s"] += time.perf_counter() - started
+
+    sentence_vectors._embed = timed_embed
     profiler = cProfile.Profile() if profile else None
     wall, cpu = time.perf_counter(), time.process_time()
     ingestor = Ingestor(settings)
@@ -95,19 +116,33 @@ def ingest_child(backend: str, data_dir: Path, folders: list[Path], profile: boo
     if profiler:
         profiler.disable()
     ingest_s, ingest_cpu = time.perf_counter() - wall, time.process_time() - cpu
+    sentence_vectors._embed = embed_alone
     from haystack import Document
 
     chunks = [d for d in ingestor.bundle.store.filter_documents() if d.meta.get("kind") == "chunk"]
     bare = [Document(content=d.content, meta={"title": d.meta.get("title")}) for d in chunks]
-    wall = time.perf_counter()
-    embedder.run(documents=bare)
-    chunk_s = time.perf_counter() - wall
+    wall, cpu = time.perf_counter(), time.process_time()
+    plain = embedder.run(documents=bare)["documents"]
+    chunk_s, chunk_cpu = time.perf_counter() - wall, time.process_time() - cpu
+    import numpy as np
+
+    storage = getattr(ingestor.bundle.store, "storage", {})  # the embedded store keeps embeddings there (reads omit them)
+    pairs = [(storage[d.id].embedding, p.embedding) for d, p in zip(chunks, plain, strict=True) if d.id in storage]
+    stored = np.asarray([a for a, _ in pairs], dtype=np.float32)
+    max_chunk_vector_diff = float(np.abs(stored - np.asarray([b for _, b in pairs], dtype=np.float32)).max()) if pairs else None
     sentences = sorted({split[p][0] for d in chunks for split in [chunk_sentences(d)] for p in scored_positions(split)})
-    wall = time.perf_counter()
-    text_vectors(embedder, sentences, memo=False)
-    sentence_s = time.perf_counter() - wall
+    sentence_s: float | None = None
+    if method == "separate":  # the late ingest never runs this pass, so it is not a baseline there
+        wall = time.perf_counter()
+        text_vectors(embedder, sentences, memo=False)
+        sentence_s = time.perf_counter() - wall
+    methods: dict[str, int] = {}
+    for document in chunks:
+        key = str(stored_method(document))
+        methods[key] = methods.get(key, 0) + 1
     result = {
         "backend": backend,
+        "sentence_vectors": method,
         "videos": len(report.outcomes),
         "failed": report.count("failed"),
         "chunks": len(chunks),
@@ -115,12 +150,20 @@ def ingest_child(backend: str, data_dir: Path, folders: list[Path], profile: boo
         "model_load_s": round(load_s, 2),
         "full_ingest_s": round(ingest_s, 1),
         "full_ingest_cpu_s": round(ingest_cpu, 1),
+        "texts_embedded_alone_during_ingest": alone["texts"],
+        "embedding_alone_during_ingest_s": round(alone["s"], 1),
         "bare_chunk_embedding_s": round(chunk_s, 1),
-        "bare_sentence_embedding_s": round(sentence_s, 1),
+        "bare_chunk_embedding_cpu_s": round(chunk_cpu, 1),
+        "bare_sentence_embedding_s": None if sentence_s is None else round(sentence_s, 1),
         "chunks_per_s": round(len(chunks) / max(chunk_s, 1e-9), 1),
         "ingest_vs_bare_chunk_embedding": round(ingest_s / max(chunk_s, 1e-9), 2),
-        "ingest_vs_bare_chunk_plus_sentence_embedding": round(ingest_s / max(chunk_s + sentence_s, 1e-9), 2),
+        "ingest_cpu_vs_bare_chunk_embedding_cpu": round(ingest_cpu / max(chunk_cpu, 1e-9), 2),
+        "ingest_vs_bare_chunk_plus_sentence_embedding": None
+        if sentence_s is None
+        else round(ingest_s / max(chunk_s + sentence_s, 1e-9), 2),
         "chunks_with_sentence_vectors": sum(1 for d in chunks if "sentence_vectors" in d.meta),
+        "stored_sentence_vector_methods": methods,
+        "max_abs_diff_stored_vs_plain_chunk_vectors": max_chunk_vector_diff,
     }
     if profiler:
         buffer = io.StringIO()
@@ -179,9 +222,9 @@ def serve_child(backend: str, data_dir: Path, questions_path: Path, max_question
     }
 
 
-def child(args: argparse.Namespace, phase: str, backend: str, data_dir: Path) -> dict:
-    """Run one phase for one backend in a fresh interpreter (its own RSS and caches)."""
-    command = [sys.executable, __file__, "--child", phase, "--backend", backend, "--data", str(data_dir)]
+def child(args: argparse.Namespace, phase: str, backend: str, data_dir: Path, method: str = "separate") -> dict:
+    """Run one phase for one backend and method in a fresh interpreter (its own RSS and caches)."""
+    command = [sys.executable, __file__, "--child", phase, "--backend", backend, "--data", str(data_dir), "--sentence-vectors", method]
     command += ["--corpus", str(args.corpus), "--limit", str(args.limit), "--questions", str(args.questions)]
     command += ["--max-questions", str(args.max_questions)] + (["--profile"] if args.profile else [])
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
@@ -195,6 +238,7 @@ def main() -> int:
     parser.add_argument("--questions", type=Path, default=REPO / "tests" / "data" / "dev_questions.jsonl")
     parser.add_argument("--limit", type=int, default=0, help="first N videos per corpus folder (0: all)")
     parser.add_argument("--backends", default="torch,onnx,onnx-int8")
+    parser.add_argument("--sentence-vectors", default="separate", help="comma-separated methods: separate (the default), late")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--max-questions", type=int, default=0, help="first N dev questions (0: all)")
     parser.add_argument("--skip-serve", action="store_true")
@@ -206,7 +250,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.child == "ingest":
         folders = subset_corpus(args.corpus, args.limit, args.data.parent / "corpus-subset")
-        print(json.dumps(ingest_child(args.backend, args.data, folders, args.profile)))
+        print(json.dumps(ingest_child(args.backend, args.data, folders, args.profile, args.sentence_vectors)))
         return 0
     if args.child == "serve":
         print(json.dumps(serve_child(args.backend, args.data, args.questions, args.max_questions)))
@@ -214,19 +258,38 @@ def main() -> int:
     if not args.corpus.is_dir():
         parser.error(f"no corpus at {args.corpus}")
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    methods = [m.strip() for m in args.sentence_vectors.split(",") if m.strip()]
     result: dict = {"corpus_folders": list(FOLDERS), "limit": args.limit, "cpus": os.cpu_count(), "backends": {}}
     for backend in backends:
-        data_dir = args.work / backend / "data"
-        shutil.rmtree(data_dir, ignore_errors=True)
-        entry = {"ingest": child(args, "ingest", backend, data_dir)}
-        if not args.skip_serve:
-            entry["serve"] = child(args, "serve", backend, data_dir)
-        result["backends"][backend] = entry
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        for method in methods:
+            name = backend if method == "separate" else f"{backend}+{method}"
+            data_dir = args.work / name / "data"
+            shutil.rmtree(data_dir, ignore_errors=True)
+            entry = {"ingest": child(args, "ingest", backend, data_dir, method)}
+            if not args.skip_serve:
+                entry["serve"] = child(args, "serve", backend, data_dir, method)
+            result["backends"][name] = entry
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(result, indent=2) + "\n")
+    for name, entry in result["backends"].items():
+        if name.endswith("+late") and name.split("+")[0] in result["backends"]:
+            separate = result["backends"][name.split("+")[0]]
+            entry["vs_separate"] = {
+                "full_ingest_speedup": round(separate["ingest"]["full_ingest_s"] / max(entry["ingest"]["full_ingest_s"], 1e-9), 2),
+                "full_ingest_cpu_speedup": round(
+                    separate["ingest"]["full_ingest_cpu_s"] / max(entry["ingest"]["full_ingest_cpu_s"], 1e-9), 2
+                ),
+            }
+            if "serve" in entry and "serve" in separate:
+                entry["vs_separate"].update(
+                    {
+                        f"{k}_points": round(100 * ((entry["serve"]["quality"][k] or 0) - (separate["serve"]["quality"][k] or 0)), 2)
+                        for k in ("hit@1", "hit@3", "cited_first", "cited_expected", "window_hit")
+                    }
+                )
     base = result["backends"].get("torch")
     for backend, entry in result["backends"].items():
-        if base and backend != "torch":
+        if base and backend != "torch" and "+" not in backend:
             entry["vs_torch"] = {
                 "bare_chunk_embedding_speedup": round(
                     base["ingest"]["bare_chunk_embedding_s"] / max(entry["ingest"]["bare_chunk_embedding_s"], 1e-9), 2

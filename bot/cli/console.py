@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from bot.console.accounts import AccountError, Accounts
     from bot.console.app import console_dir
 
-    settings = load_settings()
+    settings = load_settings(deployment=True)  # the answer log and console are the deployment's, shared by its courses
     accounts = Accounts(console_dir(settings) / "console.sqlite")
     if args.create_admin:
         token = accounts.create_token()

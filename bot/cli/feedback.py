@@ -36,7 +36,7 @@ def run_export(args: argparse.Namespace) -> int:
         except ValueError:
             print(f"course-ta feedback export: --since must be YYYY-MM-DD (got {args.since!r})", file=sys.stderr)
             return 2
-    settings = load_settings()
+    settings = load_settings(deployment=True)  # the answer log and console are the deployment's, shared by its courses
     if not settings.feedback_db_path.exists():
         print(f"course-ta feedback export: no feedback recorded yet ({settings.feedback_db_path} does not exist)", file=sys.stderr)
         records = []

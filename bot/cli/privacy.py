@@ -22,7 +22,7 @@ def run_forget(args: argparse.Namespace) -> int:
     """Delete the student's rows and say how many went."""
     from bot.answering.privacy import Pseudonyms, forget_student
 
-    settings = load_settings()
+    settings = load_settings(deployment=True)  # the answer log and console are the deployment's, shared by its courses
     removed = forget_student(settings.feedback_db_path, Pseudonyms(settings.data_dir), args.user)
     shown = ", ".join(f"{count} {table}" for table, count in removed.counts.items()) or "nothing was recorded"
     print(f"forgot {args.user}: {shown}")
@@ -33,7 +33,7 @@ def run_purge(args: argparse.Namespace) -> int:
     """Apply the retention period now (the console also does it hourly)."""
     from bot.answering.privacy import Pseudonyms, apply_retention
 
-    settings = load_settings()
+    settings = load_settings(deployment=True)  # the answer log and console are the deployment's, shared by its courses
     days = settings.console_retention_days
     if days == 0:
         print("retention is off (COURSE_TA_CONSOLE_RETENTION_DAYS=0): nothing deleted")

@@ -28,7 +28,13 @@ def settings_for(base: Settings, course: Course) -> Settings:
 
 
 def catalog_of(base: Settings) -> CourseCatalog:
-    """The deployment's courses (the implicit single course when there is no courses file)."""
+    """The deployment's courses (the implicit single course when there is no courses file).
+
+    A courses file named by ``COURSE_TA_COURSES_FILE`` must exist: a typo must not quietly turn
+    a multi-course deployment into one course.
+    """
+    if base.courses_file is not None and not base.courses_file.is_file():
+        raise CourseError(f"COURSE_TA_COURSES_FILE: {base.courses_file} does not exist (or is not a file)")
     return load_catalog(base.courses_path if base.courses_file or base.courses_path.exists() else None)
 
 

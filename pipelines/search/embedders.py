@@ -6,6 +6,10 @@ document and text embedders; with ``COURSE_TA_EMBEDDING_BACKEND=onnx`` (or ``onn
 runs on onnxruntime instead (:mod:`pipelines.search.onnx_backend`), through components with the same
 inputs and outputs. Chunks are embedded with their video title in front, because
 students name the topic ("in the tokenizer video...") more often than the exact words.
+
+With ``COURSE_TA_SENTENCE_VECTORS=late`` the indexing embedder is :class:`LateChunkingDocumentEmbedder`:
+the same chunk vectors, and each chunk's sentence vectors pooled from that same forward pass
+(:mod:`pipelines.search.late_chunking`) instead of a second pass per sentence.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from haystack_integrations.components.embedders.sentence_transformers import (
     SentenceTransformersTextEmbedder,
 )
 
+from pipelines.search.late_chunking import LATE, SEPARATE, TokenPass, torch_mean_pooled, torch_passes
 from pipelines.search.onnx_backend import TORCH, shared_encoder, vector_space
+from pipelines.search.sentence_vectors import attach_late, embedder_space
 from pipelines.settings import Settings
 
 ONNX_CACHE = "onnx"
@@ -42,7 +48,19 @@ def embedding_space(settings: Settings) -> str:
 
 
 def document_embedder(settings: Settings, *, with_title: bool = True) -> Any:
-    """Embeds documents with normalised vectors; ``with_title`` puts the video title in front of each chunk."""
+    """Embeds documents with normalised vectors; ``with_title`` puts the video title in front of each chunk.
+
+    The indexing embedder (``with_title``) late-chunks when ``COURSE_TA_SENTENCE_VECTORS=late``.
+    """
+    if with_title and settings.sentence_vectors == LATE:
+        return LateChunkingDocumentEmbedder(
+            model=settings.embedding_model,
+            backend=settings.embedding_backend,
+            cache_dir=str(onnx_cache(settings)),
+            batch_size=settings.embedding_batch_size,
+            meta_fields_to_embed=["title"],
+            local_files_only=_local_only(settings.embedding_model),
+        )
     if settings.embedding_backend != TORCH:
         return OnnxDocumentEmbedder(
             model=settings.embedding_model,
@@ -167,5 +185,109 @@ class OnnxTextEmbedder:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OnnxTextEmbedder:
+        """Rebuild from :meth:`to_dict`."""
+        return default_from_dict(cls, data)
+
+
+@component
+class LateChunkingDocumentEmbedder:
+    """The indexing embedder that also stores each chunk's sentence vectors, pooled from the chunk's own forward pass.
+
+    Its ``embedding`` is the one the plain document embedder of the same backend gives (same text,
+    title in front); chunks come out with ``sentence_vectors`` in meta (``method: late``), so the
+    sentence vectorizer after it has nothing left to do. A model that does not mean-pool embeds
+    sentences separately instead (its token states are not meant to be averaged).
+    """
+
+    def __init__(
+        self,
+        model: str,
+        backend: str = TORCH,
+        cache_dir: str = "",
+        batch_size: int = 64,
+        meta_fields_to_embed: list[str] | None = None,
+        embedding_separator: str = ". ",
+        local_files_only: bool = False,
+    ) -> None:
+        self.model = model
+        self.backend = backend
+        self.cache_dir = cache_dir
+        self.batch_size = batch_size
+        self.meta_fields_to_embed = list(meta_fields_to_embed or [])
+        self.embedding_separator = embedding_separator
+        self.local_files_only = local_files_only
+        self._torch: Any = None
+        self._onnx: Any = None
+
+    @property
+    def sentence_method(self) -> str:
+        """``late``, or ``separate`` for a model that does not mean-pool or lacks a fast tokenizer (no offsets); known once warmed up."""
+        if self._torch is not None and not (torch_mean_pooled(self._torch) and getattr(self._torch.tokenizer, "is_fast", False)):
+            return SEPARATE
+        if self._onnx is not None and not (self._onnx.pooling == "mean" and getattr(self._onnx.tokenizer, "is_fast", False)):
+            return SEPARATE
+        return LATE
+
+    def warm_up(self) -> None:
+        """Load the model once, shared with the other embedders of the same model and backend."""
+        if self._torch is not None or self._onnx is not None:
+            return
+        if self.backend == TORCH:
+            inner = SentenceTransformersDocumentEmbedder(model=self.model, progress_bar=False, local_files_only=self.local_files_only)
+            inner.warm_up()
+            self._torch = inner.embedding_backend.model  # type: ignore[union-attr]
+        else:
+            self._onnx = shared_encoder(self.model, self.backend, Path(self.cache_dir))
+
+    def encode(self, texts: list[str]) -> Any:
+        """Normalised float32 vectors of plain texts, one row each (sentences the pass could not give)."""
+        self.warm_up()
+        if self._onnx is not None:
+            return self._onnx.encode(texts, self.batch_size)
+        return self._torch.encode(texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False)
+
+    def _layout(self, document: Document) -> tuple[str, int]:
+        """The text the plain embedder of this backend encodes for ``document``, and where its content starts in it."""
+        if self.backend == TORCH:  # sentence-transformers-haystack keeps any non-None value
+            values = [str(document.meta[k]) for k in self.meta_fields_to_embed if k in document.meta and document.meta[k] is not None]
+        else:
+            values = [str(document.meta[k]) for k in self.meta_fields_to_embed if document.meta.get(k)]
+        head = "".join(value + self.embedding_separator for value in values)
+        return head + (document.content or ""), len(head)
+
+    def _passes(self, texts: list[str]) -> list[TokenPass]:
+        if self._onnx is not None:
+            return [TokenPass(vector, tokens, offsets) for vector, tokens, offsets in self._onnx.encode_tokens(texts, self.batch_size)]
+        return torch_passes(self._torch, texts, self.batch_size)
+
+    @component.output_types(documents=list[Document])
+    def run(self, documents: list[Document]) -> dict[str, Any]:
+        """Copies of ``documents`` with their embedding; chunks also carry their sentence vectors in meta."""
+        self.warm_up()
+        layouts = [self._layout(d) for d in documents]
+        passes = self._passes([text for text, _ in layouts]) if documents else []
+        copies = [
+            Document(id=d.id, content=d.content, meta=dict(d.meta), embedding=p.vector.tolist())
+            for d, p in zip(documents, passes, strict=True)
+        ]
+        if self.sentence_method == LATE:
+            attach_late(copies, passes, [start for _, start in layouts], self, embedder_space(self))
+        return {"documents": copies}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise the configuration (not the loaded model)."""
+        return default_to_dict(
+            self,
+            model=self.model,
+            backend=self.backend,
+            cache_dir=self.cache_dir,
+            batch_size=self.batch_size,
+            meta_fields_to_embed=self.meta_fields_to_embed,
+            embedding_separator=self.embedding_separator,
+            local_files_only=self.local_files_only,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LateChunkingDocumentEmbedder:
         """Rebuild from :meth:`to_dict`."""
         return default_from_dict(cls, data)

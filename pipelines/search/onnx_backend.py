@@ -204,6 +204,35 @@ class OnnxEncoder:
                 rows[index] = vectors[position]
         return np.stack(rows).astype(np.float32)
 
+    def encode_tokens(self, texts: list[str], batch_size: int = 64) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per text, in the given order: its vector (as :meth:`encode`), its tokens' hidden states and their character spans.
+
+        Padding is dropped; special tokens keep an empty span. Used to pool sentences out of a chunk's pass.
+        """
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        rows: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = [None] * len(texts)
+        for begin in range(0, len(order), batch_size):
+            batch = order[begin : begin + batch_size]
+            encoded = self.tokenizer(
+                [texts[i] for i in batch],
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="np",
+                return_offsets_mapping=True,
+            )
+            feed = {name: encoded[name].astype(np.int64) for name in self.inputs}
+            hidden = self.session.run(None, feed)[0]
+            vectors = self._pool(hidden, encoded["attention_mask"])
+            for position, index in enumerate(batch):
+                real = encoded["attention_mask"][position] > 0
+                rows[index] = (
+                    vectors[position].astype(np.float32),
+                    hidden[position][real].astype(np.float32),
+                    encoded["offset_mapping"][position][real].astype(np.int64),
+                )
+        return [row for row in rows if row is not None]
+
     def _pool(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
         if self.pooling == "cls":
             pooled = hidden[:, 0]

@@ -10,6 +10,12 @@ field as not indexed; the embedded store keeps it in its JSON meta.
 
 Extractive summaries embed the same sentences of the same video just before indexing does, so vectors
 go through a small per-process memo keyed by (space, text): each sentence is embedded once per ingest.
+
+How the vectors were made is recorded as ``method``: ``separate`` (each sentence embedded alone; a
+field without ``method`` was made so) or ``late`` (pooled out of the chunk's own forward pass, see
+:mod:`pipelines.search.late_chunking`; ``COURSE_TA_SENTENCE_VECTORS``). Both are in the model's space
+and score against the question the same way, so the answerer uses either; :func:`stored_method`
+tells which an index holds.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from typing import Any
 
 import numpy as np
 from haystack import Document
+
+from pipelines.search.late_chunking import LATE, SEPARATE, TokenPass, pool_spans
 
 FIELD = "sentence_vectors"
 FORMAT = "f16b64/1"
@@ -47,6 +55,21 @@ def chunk_sentences(document: Document) -> list[tuple[str, float | None, float |
             end_s = ends[i] if i < len(ends) else None
             sentences.append((piece, start_s, end_s))
     return sentences
+
+
+def sentence_spans(document: Document) -> list[tuple[int, int]]:
+    """The character span ``[begin, end)`` in the content of each sentence :func:`chunk_sentences` returns, same order."""
+    text = document.content or ""
+    offsets = list(document.meta.get("sentence_offsets") or [0])
+    bounds = [*offsets[1:], len(text) + 1]
+    spans = []
+    for begin, end in zip(offsets, bounds, strict=True):
+        raw = text[begin : end - 1]
+        piece = raw.strip()
+        if piece:
+            first = begin + len(raw) - len(raw.lstrip())
+            spans.append((first, first + len(piece)))
+    return spans
 
 
 def scored_positions(sentences: list[tuple[str, float | None, float | None]]) -> list[int]:
@@ -100,12 +123,13 @@ def text_vectors(embedder: Any, texts: list[str], space: str | None = None, *, m
     return np.stack([found[t] for t in texts])
 
 
-def encode_field(space: str, positions: list[int], matrix: np.ndarray) -> dict[str, Any]:
-    """The meta value stored on a chunk: float16 rows in base64, their sentence positions and vector space."""
+def encode_field(space: str, positions: list[int], matrix: np.ndarray, method: str = SEPARATE) -> dict[str, Any]:
+    """The meta value stored on a chunk: float16 rows in base64, their sentence positions, vector space and method."""
     rows = np.ascontiguousarray(matrix, dtype="<f2")
     return {
         "format": FORMAT,
         "model": space,
+        "method": method,
         "positions": list(positions),
         "dim": int(rows.shape[1]) if rows.ndim == 2 and len(positions) else 0,
         "data": base64.b64encode(rows.tobytes()).decode("ascii"),
@@ -115,11 +139,14 @@ def encode_field(space: str, positions: list[int], matrix: np.ndarray) -> dict[s
 def attach(documents: list[Document], embedder: Any, space: str | None = None) -> list[Document]:
     """Give each ``kind=chunk`` document its sentence vectors (in place; returned for chaining). Others are untouched."""
     space = space or embedder_space(embedder)
+    late = getattr(embedder, "sentence_method", SEPARATE) == LATE
     plans = []
     texts: list[str] = []
     for document in documents:
         if document.meta.get("kind") != "chunk":
             continue
+        if late and stored_vectors(document, space) is not None:
+            continue  # the late-chunking embedder stored them during the chunk's own pass
         sentences = chunk_sentences(document)
         positions = scored_positions(sentences)
         plans.append((document, positions, len(texts)))
@@ -128,6 +155,46 @@ def attach(documents: list[Document], embedder: Any, space: str | None = None) -
     for document, positions, begin in plans:
         document.meta[FIELD] = encode_field(space, positions, matrix[begin : begin + len(positions)])
     return documents
+
+
+def attach_late(documents: list[Document], passes: list[TokenPass], content_starts: list[int], embedder: Any, space: str) -> list[Document]:
+    """Give each ``kind=chunk`` document sentence vectors pooled from its forward pass (in place; returned for chaining).
+
+    ``content_starts[i]`` is where the chunk's content begins in the text that was encoded (after
+    the title). Sentences the pass cannot give (truncated, unmatched tokens) are embedded on their
+    own, all in one batch.
+    """
+    plans = []
+    missing: list[str] = []
+    for document, token_pass, shift in zip(documents, passes, content_starts, strict=True):
+        if document.meta.get("kind") != "chunk":
+            continue
+        positions = scored_positions(chunk_sentences(document))
+        spans = sentence_spans(document)
+        pooled = pool_spans(token_pass, [(spans[p][0] + shift, spans[p][1] + shift) for p in positions])
+        texts = [(document.content or "")[spans[p][0] : spans[p][1]] for p, row in zip(positions, pooled, strict=True) if row is None]
+        missing.extend(texts)
+        plans.append((document, positions, pooled))
+    fresh = text_vectors(embedder, missing, space) if missing else np.zeros((0, 0), dtype=np.float32)
+    taken = 0
+    for document, positions, pooled in plans:
+        rows = []
+        for row in pooled:
+            if row is None:
+                row = fresh[taken]
+                taken += 1
+            rows.append(row)
+        matrix = np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+        document.meta[FIELD] = encode_field(space, positions, matrix, LATE)
+    return documents
+
+
+def stored_method(document: Document) -> str | None:
+    """How a chunk's stored sentence vectors were made (``separate`` or ``late``); None when it has none."""
+    field = document.meta.get(FIELD)
+    if not isinstance(field, dict):
+        return None
+    return str(field.get("method") or SEPARATE)
 
 
 def stored_vectors(document: Document, space: str) -> dict[int, np.ndarray] | None:

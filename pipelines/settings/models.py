@@ -42,6 +42,10 @@ class ModelSettings(BaseModel):
     # torch = sentence-transformers as shipped; onnx = the same model exported to onnxruntime under the data dir;
     # onnx-int8 = that export with int8 weights (its vectors differ slightly: switching to or from it re-embeds).
     embedding_backend: Annotated[str, AfterValidator(one_of("torch", "onnx", "onnx-int8"))] = "torch"
+    # How each chunk's sentence vectors are made at index time: separate = each sentence embedded on its own;
+    # late = pooled from the chunk's own forward pass (one model pass per chunk instead of two). Not the default yet:
+    # its similarities run lower, so the "not covered" threshold, calibrated on separate vectors, needs recalibrating.
+    sentence_vectors: Annotated[str, AfterValidator(one_of("separate", "late"))] = "separate"
     chunk_words: int = Field(default=120, ge=20, le=2000)
     chunk_overlap_words: int = Field(default=30, ge=0)
 

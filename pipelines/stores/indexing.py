@@ -4,7 +4,9 @@
           └──────────stale_ids──────────────────────────────────────────────────────► StaleRemover
 
 The sentence vectorizer stores each chunk's sentence vectors in its meta (same model as the chunk,
-see :mod:`pipelines.search.sentence_vectors`), so answering never embeds a sentence.
+see :mod:`pipelines.search.sentence_vectors`), so answering never embeds a sentence. With
+``COURSE_TA_SENTENCE_VECTORS=late`` the embedder already pooled them from the chunk's own forward pass
+(:mod:`pipelines.search.late_chunking`) and the vectorizer keeps those.
 
 Document ids are content hashes (see ``pipelines.corpus.chunking``), so for one video the set of new ids
 against the set already stored says exactly what to embed and what to delete. New chunks are
@@ -43,7 +45,10 @@ class IncrementalDiff:
 
 @component
 class SentenceVectorizer:
-    """Store each chunk's sentence vectors with it, embedded by ``embedder`` (the chunk embedder itself: one model loaded)."""
+    """Store each chunk's sentence vectors with it, embedded by ``embedder`` (the chunk embedder itself: one model loaded).
+
+    A late-chunking embedder has stored them already; those chunks are passed through untouched.
+    """
 
     def __init__(self, embedder: Any) -> None:
         self.embedder = embedder

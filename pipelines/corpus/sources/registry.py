@@ -56,8 +56,16 @@ def check_youtube_location(part: str) -> None:
     if _VIDEO_ID.match(part):
         return
     url = part if _URLISH.match(part) else f"https://{part}"
-    parsed = urlsplit(url)
-    host = (parsed.hostname or "").lower()
+    try:
+        parsed = urlsplit(url)
+        host = (parsed.hostname or "").lower()
+        port = parsed.port  # raises for a port that is not a number in 0-65535
+    except ValueError as error:
+        raise SourceLocationError(f"{part} is not a valid web address ({error}); give a YouTube URL or a local folder") from None
+    if parsed.username is not None or parsed.password is not None:
+        raise SourceLocationError(f"{part.split('@')[-1]} carries a user name or password; YouTube sources take none (leave them out)")
+    if port not in (None, 80, 443):
+        raise SourceLocationError(f"{part} names port {port}; YouTube is served on the standard ports (leave the port out)")
     if parsed.scheme.lower() not in ("http", "https"):
         raise SourceLocationError(f"{part} is not a web address (scheme {parsed.scheme or 'none'}); give a YouTube URL or a local folder")
     if host in _SHORT_HOSTS:

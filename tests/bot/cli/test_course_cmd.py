@@ -71,3 +71,25 @@ def test_schedule_runs_one_scheduler_per_active_course() -> None:
     assert [s.data_dir for s in scheduled] == [data_dir() / "courses" / "nlp", data_dir() / "courses" / "vision"]
     one = _course_settings(load_settings(deployment=True, course="vision"))
     assert [s.ledger_path for s in one] == [data_dir() / "courses" / "vision" / "ledger.sqlite"]
+
+
+def test_a_courses_file_that_is_named_must_exist(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("COURSE_TA_COURSES_FILE", str(data_dir() / "typo" / "courses.toml"))
+    assert main(["status"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_privacy_and_exports_reach_the_deployment_answer_log_with_several_courses(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.answering.feedback import AnswerLog
+    from pipelines.domain import Answer
+    from pipelines.settings import load_settings
+
+    main(["course", "add", "nlp", "--title", "NLP"])
+    main(["course", "add", "vision", "--title", "Vision"])
+    log = AnswerLog(load_settings(deployment=True).feedback_db_path)  # where the bots of the deployment write
+    for n in range(3):
+        log.record_answer("slack", "C0NLP", f"17000000{n}.0001", "U0123ABCD", Answer(f"question {n}", "text", True), course="nlp")
+    capsys.readouterr()
+    assert main(["privacy", "forget", "U0123ABCD"]) == 0
+    assert "3 answers" in capsys.readouterr().out
+    assert log.export() == [] if hasattr(log, "export") else True

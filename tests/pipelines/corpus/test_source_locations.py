@@ -20,6 +20,10 @@ from bot.cli.main import main
         (["https://youtu.be/"], "is not a youtu.be video link"),
         (["https://youtu.be/dQw4w9WgXcQ", "https://vimeo.com/123"], "vimeo.com"),
         (["no/such/folder"], "no such folder"),
+        (["http://[::1/"], "is not a valid web address"),
+        (["https://user:secret@www.youtube.com/@chan"], "carries a user name or password"),
+        (["https://www.youtube.com:99999/@chan"], "is not a valid web address"),
+        (["https://www.youtube.com:8080/@chan"], "names port 8080"),
     ],
 )
 def test_a_location_it_cannot_follow_is_one_line_and_exit_2(location: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,4 +1,8 @@
-"""Sentence vectors are computed at index time, stored with their chunk, and answering only takes dot products."""
+"""Sentence vectors are computed at index time, stored with their chunk, and answering only takes dot products.
+
+These tests pin ``COURSE_TA_SENTENCE_VECTORS=separate`` (each sentence embedded alone), whose vectors must
+equal embedding the sentence at question time; the late-chunked default is tested in test_late_chunking.py.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,15 @@ QUESTIONS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def separate_index(tmp_path_factory: pytest.TempPathFactory):
+    """(settings, bundle): the sample course indexed with separately embedded sentence vectors."""
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("separate-index"), sentence_vectors="separate")
+    ingestor = Ingestor(settings)
+    assert ingestor.ingest([SAMPLE_COURSE]).count("added") == 4
+    return settings, ingestor.bundle
+
+
 def _chunks(settings) -> list[Document]:
     return [d for d in open_store(settings).store.filter_documents() if d.meta.get("kind") == "chunk"]
 
@@ -47,7 +60,7 @@ def _assert_vectors_match_the_sentences(settings, chunks: list[Document]) -> Non
 
 
 def test_ingest_stores_each_chunks_sentence_vectors_and_a_reingest_keeps_them(tmp_path: Path) -> None:
-    settings = load_settings(data_dir=tmp_path / "data")
+    settings = load_settings(data_dir=tmp_path / "data", sentence_vectors="separate")
     Ingestor(settings).ingest([SAMPLE_COURSE])
     documents = open_store(settings).store.filter_documents()  # read back from disk: the store persists the field
     chunks = [d for d in documents if d.meta.get("kind") == "chunk"]
@@ -61,11 +74,11 @@ def test_ingest_stores_each_chunks_sentence_vectors_and_a_reingest_keeps_them(tm
 
 
 def test_a_model_switch_re_embeds_the_sentence_vectors(tmp_path: Path) -> None:
-    first = load_settings(data_dir=tmp_path / "data")
+    first = load_settings(data_dir=tmp_path / "data", sentence_vectors="separate")
     Ingestor(first).ingest([SAMPLE_COURSE])
     switched_model = tmp_path / "switched-model"  # another model id (a path), same weights: every vector must be redone
     switched_model.symlink_to(bundled_embedding_model(), target_is_directory=True)
-    second = load_settings(data_dir=tmp_path / "data", embedding_model=str(switched_model))
+    second = load_settings(data_dir=tmp_path / "data", embedding_model=str(switched_model), sentence_vectors="separate")
     Ingestor(second).ingest([SAMPLE_COURSE])
     chunks = _chunks(second)
     assert chunks and {d.meta[FIELD]["model"] for d in chunks} == {str(switched_model)}
@@ -80,8 +93,8 @@ def _answers(pipeline, answerer: OfflineAnswerer) -> list[tuple]:
     return out
 
 
-def test_answers_from_stored_vectors_equal_answers_that_embed_sentences_per_question(sample_index) -> None:
-    settings, bundle = sample_index
+def test_answers_from_stored_vectors_equal_answers_that_embed_sentences_per_question(separate_index) -> None:
+    settings, bundle = separate_index
     pipeline = build_query_pipeline(settings.model_copy(update={"llm_answers": False}), bundle)
     pipeline.warm_up()
     answerer = pipeline.get_component("answerer")
@@ -94,8 +107,8 @@ def test_answers_from_stored_vectors_equal_answers_that_embed_sentences_per_ques
     assert any(grounded for _, grounded, _ in stored) and not stored[-1][1]
 
 
-def test_an_index_without_vectors_or_from_another_model_falls_back_and_says_so_once(sample_index, caplog) -> None:
-    settings, bundle = sample_index
+def test_an_index_without_vectors_or_from_another_model_falls_back_and_says_so_once(separate_index, caplog) -> None:
+    settings, bundle = separate_index
     chunks = [d for d in bundle.store.filter_documents() if d.meta.get("kind") == "chunk"][:4]
     old = [Document(id=d.id, content=d.content, meta={k: v for k, v in d.meta.items() if k != FIELD}) for d in chunks]
     other = [Document(id=d.id, content=d.content, meta={**d.meta, FIELD: {**d.meta[FIELD], "model": "another-model"}}) for d in chunks]
@@ -114,8 +127,8 @@ def test_an_index_without_vectors_or_from_another_model_falls_back_and_says_so_o
     assert len([r for r in caplog.records if "no sentence vectors" in r.getMessage()]) == 1
 
 
-def test_stored_vectors_for_a_different_split_are_refused(sample_index) -> None:
-    settings, bundle = sample_index
+def test_stored_vectors_for_a_different_split_are_refused(separate_index) -> None:
+    settings, bundle = separate_index
     chunk = next(d for d in bundle.store.filter_documents() if d.meta.get("kind") == "chunk")
     space = embedder_space(document_embedder(settings, with_title=False))
     assert stored_vectors(chunk, space) is not None
@@ -128,7 +141,7 @@ def test_stored_vectors_for_a_different_split_are_refused(sample_index) -> None:
 def test_extractive_summaries_and_indexing_embed_each_sentence_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from pipelines.search import sentence_vectors
 
-    settings = load_settings(data_dir=tmp_path / "data", summaries=True)
+    settings = load_settings(data_dir=tmp_path / "data", summaries=True, sentence_vectors="separate")
     sentence_vectors._memo.clear()
     embedded: list[str] = []
     original = sentence_vectors._embed
