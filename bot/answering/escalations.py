@@ -10,14 +10,14 @@ courses a row names the course of the answer it escalates (empty with one course
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from bot.answering.sqlite_file import SqliteFile
 
 OPEN, RESOLVED, FAILED = "open", "resolved", "failed"
 
@@ -81,30 +81,21 @@ class Escalation:
         return asdict(self)
 
 
+def _prepare_escalations(db: sqlite3.Connection) -> None:
+    """Create the table and add the course column older files lack."""
+    db.executescript(_SCHEMA)
+    _add_course_column(db)
+
+
 class EscalationLog:
     """The ``escalations`` table of the answer log file; thread-safe, one short connection per call."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._init_lock = threading.Lock()
-        self._ready = False
+        self._file = SqliteFile(path, _prepare_escalations)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        with self._init_lock:
-            if not self._ready:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                with sqlite3.connect(self.path, timeout=10.0) as db:
-                    db.execute("PRAGMA journal_mode=WAL")
-                    db.executescript(_SCHEMA)
-                    _add_course_column(db)
-                self._ready = True
-        db = sqlite3.connect(self.path, timeout=10.0)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._file.connect()
 
     def open(
         self,

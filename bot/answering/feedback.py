@@ -20,17 +20,17 @@ import csv
 import io
 import json
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bot.answering.sqlite_file import SqliteFile
 from pipelines.domain import Answer, Turn
 
 if TYPE_CHECKING:
@@ -132,31 +132,22 @@ def _iso(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
+def _prepare_answer_log(db: sqlite3.Connection) -> None:
+    """Create the tables, add columns older files lack, then the indexes on those columns."""
+    db.executescript(_SCHEMA)
+    _add_missing_columns(db)
+    db.executescript(_LATE_INDEXES)
+
+
 class AnswerLog:
     """Thread-safe: one short-lived connection per call, WAL so readers never block the writer."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._init_lock = threading.Lock()
-        self._ready = False
+        self._file = SqliteFile(path, _prepare_answer_log)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        with self._init_lock:
-            if not self._ready:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                with sqlite3.connect(self.path, timeout=10.0) as db:
-                    db.execute("PRAGMA journal_mode=WAL")
-                    db.executescript(_SCHEMA)
-                    _add_missing_columns(db)
-                    db.executescript(_LATE_INDEXES)
-                self._ready = True
-        db = sqlite3.connect(self.path, timeout=10.0)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._file.connect()
 
     def record_answer(
         self,

@@ -15,11 +15,13 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from bot.answering.sqlite_file import SqliteFile
 
 TOKEN_TTL_S = 24 * 3600
 MAX_FAILURES = 5
@@ -52,23 +54,10 @@ class Accounts:
     def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self.clock = clock
-        self._lock = threading.Lock()
-        self._ready = False
+        self._file = SqliteFile(path, lambda db: db.executescript(_SCHEMA), wal=False, dir_mode=0o700)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            if not self._ready:
-                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                with sqlite3.connect(self.path, timeout=10.0) as db:
-                    db.executescript(_SCHEMA)
-                self._ready = True
-        db = sqlite3.connect(self.path, timeout=10.0)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._file.connect()
 
     def count(self) -> int:
         """How many instructors can log in."""
