@@ -101,15 +101,14 @@ def serve(app_or_bot: Any) -> tuple[ThreadingWSGIServer, str]:
     return server, f"http://127.0.0.1:{server.server_port}/slack/events"
 
 
-def burst(url: str, wire: SlackWire, texts: list[str]) -> list[dict[str, Any]]:
-    """All mentions released at once (a barrier), each from its own student; ack = HTTP round trip."""
-    payloads = [mention(text, CHANNEL, f"U0STUDENT{i:03d}", wire.team_id, wire.bot_user_id) for i, text in enumerate(texts)]
-    barrier = threading.Barrier(len(payloads))
+def send_all(url: str, wire: SlackWire, texts: list[str], student: str, wait: Any) -> list[dict[str, Any]]:
+    """One thread per mention, each from its own student; ``wait(i)`` holds mention ``i`` until its moment; ack = HTTP round trip."""
+    payloads = [mention(text, CHANNEL, f"{student}{i:03d}", wire.team_id, wire.bot_user_id) for i, text in enumerate(texts)]
     results: list[dict[str, Any]] = [{} for _ in payloads]
 
     def one(i: int) -> None:
         body = json.dumps(payloads[i])
-        barrier.wait()
+        wait(i)
         sent = time.monotonic()
         delivery = deliver(url, body, SECRET)
         results[i] = {"ts": payloads[i]["event"]["ts"], "sent": sent, "ack_s": delivery.seconds, "status": delivery.status}
@@ -120,28 +119,19 @@ def burst(url: str, wire: SlackWire, texts: list[str]) -> list[dict[str, Any]]:
     for thread in threads:
         thread.join()
     return results
+
+
+def burst(url: str, wire: SlackWire, texts: list[str]) -> list[dict[str, Any]]:
+    """All mentions released at once (a barrier)."""
+    barrier = threading.Barrier(len(texts))
+    return send_all(url, wire, texts, "U0STUDENT", lambda i: barrier.wait())
 
 
 def spread(url: str, wire: SlackWire, texts: list[str], seconds: float) -> list[dict[str, Any]]:
-    """Mentions arriving one by one, evenly over ``seconds`` (a class asking within a few seconds), each from its own student."""
-    payloads = [mention(text, CHANNEL, f"U0SPREAD{i:03d}", wire.team_id, wire.bot_user_id) for i, text in enumerate(texts)]
-    results: list[dict[str, Any]] = [{} for _ in payloads]
+    """Mentions arriving one by one, evenly over ``seconds`` (a class asking within a few seconds)."""
     start = time.monotonic() + 0.5
-    gap = seconds / max(1, len(payloads))
-
-    def one(i: int) -> None:
-        body = json.dumps(payloads[i])
-        time.sleep(max(0.0, start + i * gap - time.monotonic()))
-        sent = time.monotonic()
-        delivery = deliver(url, body, SECRET)
-        results[i] = {"ts": payloads[i]["event"]["ts"], "sent": sent, "ack_s": delivery.seconds, "status": delivery.status}
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(payloads))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+    gap = seconds / max(1, len(texts))
+    return send_all(url, wire, texts, "U0SPREAD", lambda i: time.sleep(max(0.0, start + i * gap - time.monotonic())))
 
 
 def ack_only_baseline(wire: SlackWire, count: int) -> list[float]:
