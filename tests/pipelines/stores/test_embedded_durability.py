@@ -50,8 +50,9 @@ for r in range(rounds):
     store.save()
 """
 
-# One reader process: until told to stop, loads the index afresh and follows it with a long-lived
-# store (refresh on every read); any error is printed and ends it with status 1.
+# One reader process: until told to stop, loads the index afresh (one snapshot: a store reloads on every
+# read, so two calls may see two saves) and follows it with a long-lived store; any error is printed
+# and ends it with status 1.
 READER = """
 import sys, time
 from pathlib import Path
@@ -61,8 +62,14 @@ directory, stop = sys.argv[1], Path(sys.argv[2])
 follower = PersistentInMemoryDocumentStore(directory)
 reads = 0
 while not stop.exists():
-    fresh = PersistentInMemoryDocumentStore(directory)
-    assert fresh.count_documents() == len(fresh.filter_documents())
+    ids = [d.id for d in PersistentInMemoryDocumentStore(directory).filter_documents()]
+    assert len(ids) == len(set(ids)), "a loaded index holds a document twice"
+    rounds = {}
+    for doc_id in ids:
+        writer_round = doc_id.rsplit("-", 1)[0]
+        rounds[writer_round] = rounds.get(writer_round, 0) + 1
+    # Each save writes or deletes a round's three parts together: a torn or half-merged file shows less.
+    assert all(parts == 3 for parts in rounds.values()), rounds
     follower.count_documents()
     follower.bm25_retrieval("gradients", top_k=3)
     reads += 1
