@@ -2,9 +2,11 @@
 
 Passwords are hashed with werkzeug's scrypt (``generate_password_hash``); one-time tokens are kept
 only as SHA-256 hashes and expire. Both live in ``DATA_DIR/console/console.sqlite``, apart from any
-student data. Wrong passwords are counted per account name and per client address: past
-``MAX_FAILURES`` within ``WINDOW_S`` the login answers 429 until the window has passed, whatever the
-password (so a guess that happens to be right is refused too while the brake is on).
+student data. Wrong passwords are braked by :class:`LoginBrake`: past a limit within ``WINDOW_S`` the
+login answers 429 until the window has passed, whatever the password (so a guess that happens to be
+right is refused too while the brake is on). The tight limit is per (account, client address) pair, so
+nobody can lock an instructor out by guessing wrong from elsewhere; two higher ceilings, per address
+and per account, still slow one address trying many accounts and many addresses trying one.
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from bot.answering.sqlite_file import SqliteFile
 
 TOKEN_TTL_S = 24 * 3600
-MAX_FAILURES = 5
+MAX_FAILURES = 5  # per (account, address) pair
+ADDRESS_MAX_FAILURES = 30  # per address, whatever accounts it tries
+ACCOUNT_MAX_FAILURES = 100  # per account, whatever addresses try it: 20 addresses at the pair limit
 WINDOW_S = 15 * 60
+MAX_KEYS = 10_000  # past this many counted keys, the expired ones are dropped
 MIN_PASSWORD = 10
 # Compared against when the account does not exist, so a wrong name costs the same time as a wrong password.
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(8), method="scrypt")
@@ -118,7 +123,7 @@ def _hash(token: str) -> str:
 
 
 class LoginThrottle:
-    """Counts failed logins per key (account name, client address) in a sliding window; in memory, per process."""
+    """Counts failed attempts per key in a sliding window; in memory, per process."""
 
     def __init__(self, max_failures: int = MAX_FAILURES, window_s: float = WINDOW_S, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_failures = max_failures
@@ -127,35 +132,75 @@ class LoginThrottle:
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: str) -> deque[float]:
-        now = self.clock()
+    def _recent(self, key: str, now: float) -> deque[float]:
         entries = self._failures.setdefault(key, deque())
         while entries and entries[0] <= now - self.window_s:
             entries.popleft()
         return entries
 
-    def retry_after(self, *keys: str) -> float:
-        """Seconds until a login may be tried for these keys again; 0 when it may be tried now."""
-        with self._lock:
-            waits = []
-            for key in keys:
-                entries = self._recent(key)
-                if len(entries) >= self.max_failures:
-                    waits.append(entries[0] + self.window_s - self.clock())
-            return max(waits, default=0.0)
-
-    def failed(self, *keys: str) -> None:
-        """Count one failed attempt against every key."""
+    def retry_after(self, key: str) -> float:
+        """Seconds until the key's count falls below the limit; 0 when it is below now."""
         with self._lock:
             now = self.clock()
-            for key in keys:
-                self._recent(key).append(now)
-            if len(self._failures) > 10_000:  # an address flood must not grow memory without bound
-                for key in [k for k, v in self._failures.items() if not v]:
-                    del self._failures[key]
+            entries = self._recent(key, now)
+            if len(entries) < self.max_failures:
+                if not entries:
+                    del self._failures[key]  # asking must not grow memory
+                return 0.0
+            return entries[-self.max_failures] + self.window_s - now
 
-    def succeeded(self, *keys: str) -> None:
-        """A successful login clears the account's count (not the address's)."""
+    def failed(self, key: str) -> None:
+        """Count one failed attempt against the key."""
         with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
+            now = self.clock()
+            self._recent(key, now).append(now)
+            if len(self._failures) > MAX_KEYS:  # a flood of new names or addresses must not grow memory without bound
+                for stale in [k for k, v in self._failures.items() if not v or v[-1] <= now - self.window_s]:
+                    del self._failures[stale]
+
+    def clear(self, key: str) -> None:
+        """Forget the key's count."""
+        with self._lock:
+            self._failures.pop(key, None)
+
+
+class LoginBrake:
+    """The brake on guessing: per (account, address) pair, with ceilings per address and per account.
+
+    ``account`` is the login's account key (``user:<name>``) or :attr:`TOKEN` for one-time token
+    redemptions, which have no account to lock and are braked per pair and address only. The counts
+    live in this process's memory: a restart forgets them.
+    """
+
+    TOKEN = "token"
+
+    def __init__(
+        self,
+        max_failures: int = MAX_FAILURES,
+        address_max_failures: int = ADDRESS_MAX_FAILURES,
+        account_max_failures: int = ACCOUNT_MAX_FAILURES,
+        window_s: float = WINDOW_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.pairs = LoginThrottle(max_failures, window_s, clock)
+        self.addresses = LoginThrottle(address_max_failures, window_s, clock)
+        self.accounts = LoginThrottle(account_max_failures, window_s, clock)
+
+    def _keys(self, account: str, address: str) -> list[tuple[LoginThrottle, str]]:
+        keys = [(self.pairs, f"{account}\n{address}"), (self.addresses, address)]
+        if account != self.TOKEN:
+            keys.append((self.accounts, account))
+        return keys
+
+    def retry_after(self, account: str, address: str) -> float:
+        """Seconds until this account may be tried from this address again; 0 when it may be tried now."""
+        return max(throttle.retry_after(key) for throttle, key in self._keys(account, address))
+
+    def failed(self, account: str, address: str) -> None:
+        """Count one wrong password (or token) against the pair, the address and the account."""
+        for throttle, key in self._keys(account, address):
+            throttle.failed(key)
+
+    def succeeded(self, account: str, address: str) -> None:
+        """A successful login clears its pair only: an attack on the account or from the address stays counted."""
+        self.pairs.clear(self._keys(account, address)[0][1])

@@ -3,10 +3,14 @@
 Security, in one place: every endpoint but the login form and the stylesheet/script needs a
 logged-in instructor (pages redirect to the login, everything else answers 403); every POST carries
 Flask-WTF's CSRF token; the session cookie is signed, HttpOnly and SameSite=Strict; wrong passwords
-are braked per account and per address (``bot/console/accounts.py``); pages are served with a
-Content-Security-Policy that allows only the console's own files; Jinja escapes every value, and
-every SQL statement takes its values as parameters. Passwords are never logged: only the account
-name of a failed login is.
+are braked per (account, address) pair, with ceilings per address and per account
+(``bot/console/accounts.py``); pages are served with a Content-Security-Policy that allows only the
+console's own files; Jinja escapes every value, and every SQL statement takes its values as
+parameters. Passwords are never logged: only the account name and address of a failed login are.
+
+Behind a reverse proxy, the client's address and scheme come from ``X-Forwarded-For``/``-Proto`` only
+when ``COURSE_TA_CONSOLE_TRUSTED_PROXIES`` says how many proxies append them (werkzeug's
+``ProxyFix``); otherwise those headers are ignored, since anyone can send them.
 """
 
 from __future__ import annotations
@@ -23,14 +27,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import Flask, Response, abort, flash, g, has_request_context, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.answering.escalations import RESOLVED, EscalationLog
 from bot.answering.feedback import write_csv
 from bot.answering.privacy import Pseudonyms, apply_retention
 from bot.console import charts, data
-from bot.console.accounts import AccountError, Accounts, LoginThrottle
+from bot.console.accounts import AccountError, Accounts, LoginBrake
 from bot.console.corpus import Retrier, corpus_view
 from bot.console.gaps import GapCluster, GapFinder, index_moment_finder, project_embedder
 from bot.console.relay import Relay, RelayError, relays_from_settings
@@ -93,13 +99,15 @@ class Console:
         relays: dict[str, Relay] | None = None,
         gap_finder: GapFinder | None = None,
         retrier: Retrier | None = None,
+        brake: LoginBrake | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.log_path = settings.feedback_db_path
         self.accounts = Accounts(console_dir(settings) / "console.sqlite")
-        self.throttle = LoginThrottle()
+        self.brake = brake or LoginBrake()
+        self.warned_forwarded = False
         self.escalations = EscalationLog(self.log_path)
         self.pseudonyms = Pseudonyms(settings.data_dir)
         self.relays = relays if relays is not None else relays_from_settings(settings)
@@ -209,17 +217,32 @@ class Console:
             return None
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the cookie marked Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Secure when configured so or when this request is HTTPS (directly, or as a trusted proxy reports it)."""
+        return bool(super().get_cookie_secure(app) or (has_request_context() and request.is_secure))
+
+
 def create_app(settings: Settings, **options: Any) -> Flask:
     """The console app over ``settings``' data dir; ``options`` go to :class:`Console` (tests pass relays)."""
     app = Flask(__name__)
+    if settings.console_trusted_proxies:
+        proxies = settings.console_trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+    app.session_interface = _SessionInterface()
     app.config.update(
         SECRET_KEY=session_key(settings),
         SESSION_COOKIE_NAME="course_ta_console",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
-        SESSION_COOKIE_SECURE=False,  # served on localhost over HTTP; behind an HTTPS proxy set it with the proxy
+        SESSION_COOKIE_SECURE=False,  # served on localhost over HTTP; Secure per request when it came over HTTPS
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        # Over HTTPS Flask-WTF would also demand a Referer naming this host, which our no-referrer policy
+        # withholds and a proxy that rewrites Host would fail; the token and the SameSite=Strict cookie remain.
+        WTF_CSRF_SSL_STRICT=False,
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     CSRFProtect(app)
@@ -238,6 +261,12 @@ def create_app(settings: Settings, **options: Any) -> Flask:
 def _guard(app: Flask, console: Console) -> None:
     @app.before_request
     def require_login() -> Any:
+        if not console.settings.console_trusted_proxies and not console.warned_forwarded and "X-Forwarded-For" in request.headers:
+            console.warned_forwarded = True  # once per process: it is a configuration matter, not an event
+            logger.warning(
+                "console: requests carry X-Forwarded-For but COURSE_TA_CONSOLE_TRUSTED_PROXIES is 0, so the header is ignored"
+                " and every client behind the proxy shares its address; set it to the number of proxies in front"
+            )
         g.user = session.get("user")
         if request.endpoint in PUBLIC_ENDPOINTS:
             return None
@@ -274,8 +303,22 @@ def _guard(app: Flask, console: Console) -> None:
 PAGE_ENDPOINTS = frozenset({"overview", "gaps", "gap", "moments", "moment", "corpus", "video", "escalations", "escalation"})
 
 
-def _client_key() -> str:
-    return "addr:" + (request.remote_addr or "?")
+def _client_address() -> str:
+    """The client's address: the socket's peer, or what the trusted proxies forwarded (see ``ProxyFix``)."""
+    return request.remote_addr or "?"
+
+
+def _account_key(username: str) -> str:
+    return "user:" + username.lower()[:100]  # no account name is longer than 64; a long one must not cost memory
+
+
+def _braked(what: str, wait: float) -> tuple[str, int, dict[str, str]]:
+    seconds = int(wait) + 1
+    return (
+        render_template("login.html", error=f"Too many wrong {what}. Try again in {seconds} s.", next=""),
+        429,
+        {"Retry-After": str(seconds)},
+    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -291,30 +334,30 @@ def _login_routes(app: Flask, console: Console) -> None:
             return render_template("login.html", next=request.args.get("next", ""), first=console.accounts.count() == 0)
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
-        keys = ("user:" + username.lower(), _client_key())
-        wait = console.throttle.retry_after(*keys)
+        account, address = _account_key(username), _client_address()
+        wait = console.brake.retry_after(account, address)
         if wait > 0:
-            logger.warning("console login for %r refused: too many wrong passwords", username)
-            return render_template("login.html", error=f"Too many wrong passwords. Try again in {int(wait) + 1} s.", next=""), 429
+            logger.warning("console login for %r from %s refused: too many wrong passwords", username, address)
+            return _braked("passwords", wait)
         if not console.accounts.verify(username, password):
-            console.throttle.failed(*keys)
-            logger.warning("console login failed for %r from %s", username, request.remote_addr)
+            console.brake.failed(account, address)
+            logger.warning("console login failed for %r from %s", username, address)
             return render_template("login.html", error="Wrong user name or password.", next=request.form.get("next", "")), 401
-        console.throttle.succeeded(keys[0])
+        console.brake.succeeded(account, address)
         _start_session(username)
         return redirect(_safe_next(request.form.get("next")))
 
     @app.post("/login/token")
     def login_token() -> Any:
-        keys = ("token", _client_key())
-        wait = console.throttle.retry_after(*keys[1:])
+        address = _client_address()
+        wait = console.brake.retry_after(LoginBrake.TOKEN, address)
         if wait > 0:
-            return render_template("login.html", error=f"Too many wrong tokens. Try again in {int(wait) + 1} s.", next=""), 429
+            return _braked("tokens", wait)
         username = request.form.get("username", "").strip()
         try:
             console.accounts.redeem(request.form.get("token", ""), username, request.form.get("password", ""))
         except AccountError as error:
-            console.throttle.failed(*keys[1:])
+            console.brake.failed(LoginBrake.TOKEN, address)
             return render_template("login.html", token_error=str(error), next="", first=True), 400
         logger.info("console account %r set up with a one-time token", username)
         _start_session(username)

@@ -25,5 +25,7 @@ class ConsoleSettings(BaseModel):
     console_ta_slack_channel: Annotated[str | None, BeforeValidator(unset_if_blank), AfterValidator(optional(SLACK_CHANNEL))] = None
     console_ta_discord_channel: Annotated[str | None, BeforeValidator(unset_if_blank), AfterValidator(optional(discord_id))] = None
     console_ta_discord_role: Annotated[str | None, BeforeValidator(unset_if_blank), AfterValidator(optional(discord_id))] = None
+    # How many reverse proxies in front of the console append X-Forwarded-For/-Proto; 0 trusts none of those headers.
+    console_trusted_proxies: int = Field(default=0, ge=0, le=10)
     # Question, answer and reply texts older than this are deleted (counts, votes and timestamps stay); 0 keeps them.
     console_retention_days: int = Field(default=180, ge=0, le=36_500)

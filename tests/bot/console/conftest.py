@@ -43,8 +43,8 @@ def wire() -> Iterator[SlackWire]:
 def make_app(seeded: tuple[Settings, dict[str, str]], wire: SlackWire) -> Callable[..., Flask]:
     """The console app with one instructor account and a Slack relay to the local Web API server."""
 
-    def make(**options: Any) -> Flask:
-        settings, _ = seeded
+    def make(settings: Settings | None = None, **options: Any) -> Flask:
+        settings = settings or seeded[0]
         relays = {"slack": SlackRelay(WebClient(token=BOT_TOKEN, base_url=wire.api_url, timeout=10))}
         app = create_app(settings, relays=options.pop("relays", relays), **options)
         app.extensions["course_ta_console"].accounts.add(ADMIN, PASSWORD)
@@ -65,8 +65,12 @@ def csrf_token(client: FlaskClient, path: str = "/login") -> str:
     return found.group(1)
 
 
-def log_in(client: FlaskClient, username: str = ADMIN, password: str = PASSWORD) -> Any:
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": csrf_token(client)})
+def log_in(client: FlaskClient, username: str = ADMIN, password: str = PASSWORD, **request: Any) -> Any:
+    """Post the login form; ``request`` (headers, environ_base) goes to both the form's GET and the POST."""
+    page = client.get("/login", **request).get_data(as_text=True)
+    found = CSRF.search(page)
+    assert found, "no CSRF token on /login"
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": found.group(1)}, **request)
 
 
 @dataclass
