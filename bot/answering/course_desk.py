@@ -66,7 +66,7 @@ class CourseDesk:
         self.catalog = catalog or catalog_of(base)
         memory = base.data_dir / "course_routes.sqlite" if self.catalog.explicit else None
         self.router = CourseRouter(self.catalog, memory)
-        self.limits = CourseLimits(base.data_dir / "course_limits.sqlite")
+        self.limits = CourseLimits.of_deployment(base.data_dir)
         self._factory = service_factory
         self._services: dict[str, AnswerService] = {}
         self._spent: dict[str, int] = {}

@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from bot.answering.service import AnswerService, QuestionError
+from pipelines.courses.catalog import CourseError
+from pipelines.courses.course_settings import explicit_course
+from pipelines.courses.limits import paused_notice
 from pipelines.domain import Answer, format_timestamp
-from pipelines.settings import load_settings
+from pipelines.settings import SettingsError, load_settings
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -32,8 +35,9 @@ NOT_INDEXED = (
 def run(args: argparse.Namespace) -> int:
     """Print one answer (text or ``--json``) or a batch of JSON lines.
 
-    Exit 0 answered; 1 when a batch had unusable lines; 2 for bad arguments, an unusable question, or an
-    empty index (the store holds nothing yet: the message says how to fill it).
+    Exit 0 answered; 1 when a batch had unusable lines; 2 for bad arguments, an unusable question, a
+    paused course (as the bots refuse it), or an empty index (the store holds nothing yet: the message
+    says how to fill it).
     """
     if args.question is None and args.batch is None:
         print("course-ta ask: give a question (or --batch FILE)", file=sys.stderr)
@@ -41,7 +45,12 @@ def run(args: argparse.Namespace) -> int:
     if args.question is not None and args.batch is not None:
         print("course-ta ask: give a question or --batch FILE, not both", file=sys.stderr)
         return 2
-    service = AnswerService(load_settings())
+    settings = load_settings()
+    notice = _paused()
+    if notice:
+        print(f"course-ta ask: {notice}", file=sys.stderr)
+        return 2
+    service = AnswerService(settings)
     if args.batch is not None:
         return _run_batch(service, args.batch)
     try:
@@ -59,6 +68,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render_text(answer))
     return 0
+
+
+def _paused() -> str | None:
+    """The bots' notice when the course is paused (checked before any model loads), else None."""
+    try:
+        course = explicit_course(load_settings(deployment=True))
+    except CourseError as error:
+        raise SettingsError(str(error)) from None
+    return None if course is None else paused_notice(course)
 
 
 def _lines(stream: BinaryIO | TextIO) -> Iterator[tuple[str, bool]]:

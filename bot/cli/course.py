@@ -1,7 +1,8 @@
 """``course-ta course``: list, add, pause and resume the courses of a deployment (edits ``courses.toml``).
 
 The file stays the reviewed source of truth: ``add`` validates the new course against the others
-(unique id and channels) before writing, and writes atomically.
+(unique id and channels) before writing, and every command edits the file in place (comments, key
+order and the other courses kept byte-for-byte) and atomically.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipelines.courses.catalog import Course, CourseCatalog, CourseError, check_unique, load_catalog, save_catalog
+from pipelines.courses.catalog import CourseCatalog, CourseError, check_unique, load_catalog, save_catalog, validated_course
 from pipelines.settings import Settings, SettingsError, load_settings
 
 
@@ -67,23 +68,24 @@ def run_add(args: argparse.Namespace) -> int:
     catalog, settings = _catalog()
     path = settings.courses_path
     courses = list(catalog.courses) if catalog.explicit else []
+    fields = {
+        "id": args.id,
+        "title": args.title,
+        "sources": args.source,
+        "slack_channels": args.slack_channel,
+        "discord_channels": args.discord_channel,
+        "discord_guilds": args.discord_guild,
+        "voice_name": args.voice,
+    }
     try:
-        course = Course(
-            id=args.id,
-            title=args.title,
-            sources=args.source,
-            slack_channels=args.slack_channel,
-            discord_channels=args.discord_channel,
-            discord_guilds=args.discord_guild,
-            voice_name=args.voice,
-        )
-    except ValueError as error:
-        raise SettingsError(f"course {args.id!r}: {error}".replace("\n", " ")) from None
+        course = validated_course(fields, f"course {args.id!r}")
+    except CourseError as error:
+        raise SettingsError(str(error)) from None
     if any(existing.id == course.id for existing in courses):
         raise SettingsError(f"course {course.id!r} already exists in {path}")
     updated = CourseCatalog(courses=[*courses, course], path=path)
     _recheck(updated, path)
-    save_catalog(updated, path)
+    _save(updated, path)
     print(f"added course {course.id!r} to {path}; its data dir is {course.data_dir(settings.data_dir)}")
     if course.sources:
         print(f"next: course-ta add-source {course.sources[0]} --course {course.id} && course-ta sync --course {course.id}")
@@ -101,9 +103,17 @@ def run_toggle(args: argparse.Namespace) -> int:
     except CourseError as error:
         raise SettingsError(str(error)) from None
     courses = [c.model_copy(update={"paused": args.paused}) if c.id == course.id else c for c in catalog.courses]
-    save_catalog(CourseCatalog(courses=courses, path=path), path)
+    _save(CourseCatalog(courses=courses, path=path), path)
     print(f"course {course.id!r} {'paused' if args.paused else 'resumed'}")
     return 0
+
+
+def _save(catalog: CourseCatalog, path: Path) -> None:
+    """Edit the courses file in place (comments and untouched courses kept); a refusal is one line, exit 2."""
+    try:
+        save_catalog(catalog, path)
+    except CourseError as error:
+        raise SettingsError(str(error)) from None
 
 
 def _recheck(catalog: CourseCatalog, path: Path) -> None:

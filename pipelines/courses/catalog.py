@@ -13,12 +13,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
-import tomli_w
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from pipelines.courses.toml_edit import TomlEditError, edit_tables, write_atomically
 from pipelines.settings.validators import discord_id, shaped
 
 DEFAULT_COURSE_ID = "default"
+# A courses file holds a few tables per course: 1 MiB is thousands of courses. Anything larger is a wrong
+# path or a generated file, and parsing and validating it would stall every command that reads it.
+MAX_COURSES_FILE_BYTES = 1 << 20
 
 COURSE_ID = shaped(r"[a-z0-9][a-z0-9-]{0,31}", "a course id (lower-case letters, digits and -, at most 32)")
 SLACK_CHANNEL = shaped(r"[CDG][A-Z0-9]{2,20}", "a Slack channel id like C0123ABCD")
@@ -116,11 +119,41 @@ def load_catalog(path: Path | None) -> CourseCatalog:
     """The courses in ``path`` (TOML, ``[[course]]`` tables), or the implicit catalog when ``path`` is None or absent."""
     if path is None or not path.exists():
         return implicit_catalog()
+    text = read_courses_text(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
         raise CourseError(f"{path}: cannot read the courses file ({error})") from None
     return _validated(raw, path)
+
+
+def read_courses_text(path: Path) -> str:
+    """The courses file's text exactly as written (line endings kept), refusing a file over :data:`MAX_COURSES_FILE_BYTES`.
+
+    At most one byte past the cap is read, so an oversized file is refused at once, not after loading it.
+    """
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_COURSES_FILE_BYTES + 1)
+    except OSError as error:
+        raise CourseError(f"{path}: cannot read the courses file ({error.strerror or error})") from None
+    if len(data) > MAX_COURSES_FILE_BYTES:
+        size = _size(path)
+        raise CourseError(
+            f"{path}: the courses file is {size}, over the {MAX_COURSES_FILE_BYTES // (1 << 20)} MiB limit; "
+            "it should hold a few [[course]] tables (is this the right file?)"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CourseError(f"{path}: cannot read the courses file (not UTF-8 text: {error.reason} at byte {error.start})") from None
+
+
+def _size(path: Path) -> str:
+    try:
+        return f"{path.stat().st_size / (1 << 20):.1f} MiB"
+    except OSError:
+        return "larger than that"
 
 
 def _validated(raw: dict[str, Any], path: Path) -> CourseCatalog:
@@ -130,15 +163,31 @@ def _validated(raw: dict[str, Any], path: Path) -> CourseCatalog:
     tables = raw.get("course", [])
     if not isinstance(tables, list) or not tables:
         raise CourseError(f"{path}: no [[course]] table; add one per course (id, title, sources, channels)")
-    courses = []
-    for number, table in enumerate(tables, start=1):
-        try:
-            courses.append(Course.model_validate(table))
-        except ValidationError as error:
-            problems = "; ".join(f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in error.errors())
-            raise CourseError(f"{path}: course #{number}: {problems}") from None
+    courses = [validated_course(table, f"{path}: course #{number}") for number, table in enumerate(tables, start=1)]
     check_unique(courses, path)
     return CourseCatalog(courses=courses, path=path)
+
+
+def validated_course(fields: Any, where: str) -> Course:
+    """A :class:`Course` from ``fields``, or :class:`CourseError` as one line: ``where: field: problem; ...``.
+
+    The courses file and ``course-ta course add`` report a bad value the same way, without pydantic's
+    multi-line report, its error codes or its documentation links.
+    """
+    try:
+        return Course.model_validate(fields)
+    except ValidationError as error:
+        raise CourseError(f"{where}: {validation_problems(error)}") from None
+
+
+def validation_problems(error: ValidationError) -> str:
+    """Each problem as ``field: message``, joined with ``; `` (``policy.min_relevance: ...`` for nested fields)."""
+    problems = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"])
+        message = str(item["msg"]).removeprefix("Value error, ")
+        problems.append(f"{location}: {message}" if location else message)
+    return "; ".join(problems)
 
 
 def check_unique(courses: list[Course], path: Path | None) -> None:
@@ -156,10 +205,14 @@ def check_unique(courses: list[Course], path: Path | None) -> None:
 
 
 def save_catalog(catalog: CourseCatalog, path: Path) -> None:
-    """Write the courses back as TOML (atomically), so ``course-ta course add`` edits the same reviewed file."""
-    tables = [course.model_dump(mode="json", exclude_none=True) for course in catalog.courses]
-    text = tomli_w.dumps({"course": tables})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
+    """Write the courses to ``path`` atomically, editing the reviewed file in place rather than regenerating it.
+
+    Comments, key order and every course that did not change stay byte-for-byte, so the review diff
+    of ``course add`` or ``course pause`` shows that change alone. A new file gets a one-line header.
+    """
+    existing = read_courses_text(path) if path.exists() else None
+    try:
+        text = edit_tables(existing, "course", catalog.courses)
+    except TomlEditError as error:
+        raise CourseError(f"{path}: {error}") from None
+    write_atomically(path, text)

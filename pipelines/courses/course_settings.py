@@ -52,3 +52,13 @@ def course_settings(base: Settings) -> Settings:
     """The settings of the course a CLI command works on (``base`` itself in a one-course deployment)."""
     course = selected_course(base)
     return base if course.id == "default" and not base.course else settings_for(base, course)
+
+
+def explicit_course(base: Settings) -> Course | None:
+    """The course a CLI command works on when the deployment has a courses file; None for the implicit single course.
+
+    Commands that must honour a course's state (paused, limits) need the course itself, not only its
+    settings, and ``base`` must be the deployment's settings (``load_settings(deployment=True)``).
+    """
+    catalog = catalog_of(base)
+    return selected_course(base, catalog) if catalog.explicit else None

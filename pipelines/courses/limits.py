@@ -16,6 +16,19 @@ from pathlib import Path
 
 from pipelines.courses.catalog import Course
 
+# One file per deployment (not per course): every course's budget is kept where every process looks.
+LIMITS_FILE = "course_limits.sqlite"
+
+
+def paused_notice(course: Course) -> str | None:
+    """What a student (or the CLI) is told when the course is paused, or None when it answers.
+
+    Every front door asks this one function, so Slack, Discord and ``course-ta ask`` say the same thing.
+    """
+    if course.paused:
+        return f"{course.title} is paused by the course team; questions are not being answered right now."
+    return None
+
 
 def utc_day(now: float | None = None) -> str:
     """The budget day a moment belongs to (UTC, so every process agrees)."""
@@ -31,10 +44,16 @@ class CourseLimits:
         self._recent: dict[str, deque[float]] = {}
         self._now = time.monotonic
 
+    @classmethod
+    def of_deployment(cls, data_dir: Path) -> CourseLimits:
+        """The limits every process of the deployment whose data dir is ``data_dir`` shares."""
+        return cls(data_dir / LIMITS_FILE)
+
     def refusal(self, course: Course) -> str | None:
         """Why this course takes no question right now (paused, or over its per-minute rate), or None."""
-        if course.paused:
-            return f"{course.title} is paused by the course team; questions are not being answered right now."
+        notice = paused_notice(course)
+        if notice:
+            return notice
         limit = course.policy.questions_per_minute
         if not limit:
             return None

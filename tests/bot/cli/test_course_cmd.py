@@ -96,3 +96,109 @@ def test_privacy_and_exports_reach_the_deployment_answer_log_with_several_course
 
     with sqlite3.connect(load_settings(deployment=True).feedback_db_path) as db:
         assert db.execute("SELECT COUNT(*) FROM answers WHERE user = 'U0123ABCD'").fetchone() == (0,)
+
+
+REVIEWED = """\
+# Courses of the CS department; reviewed by the teaching committee.
+
+[[course]]
+id = "nlp"            # renamed from cs224 in 2026
+title = "NLP"
+
+# Tuned after the midterm.
+[course.policy]
+questions_per_minute = 30   # the TA office asked for this
+llm_daily_tokens = 200000
+
+[[course]]
+id = "vision"
+title = "Vision"
+"""
+
+
+def test_course_commands_keep_the_reviewed_file_comments_and_untouched_courses() -> None:
+    path = data_dir() / "courses.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(REVIEWED, encoding="utf-8")
+    assert main(["course", "pause", "nlp"]) == 0
+    paused = REVIEWED.replace('title = "NLP"\n', 'title = "NLP"\npaused = true\n')
+    assert path.read_text(encoding="utf-8") == paused
+    assert main(["course", "add", "art", "--title", "Art", "--slack-channel", "C0ART0001"]) == 0
+    assert path.read_text(encoding="utf-8") == paused + '\n[[course]]\nid = "art"\ntitle = "Art"\nslack_channels = ["C0ART0001"]\n'
+    assert main(["course", "resume", "nlp"]) == 0
+    assert path.read_text(encoding="utf-8").startswith(REVIEWED.replace('title = "NLP"\n', 'title = "NLP"\npaused = false\n'))
+
+
+def test_add_with_a_bad_id_is_one_clean_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["course", "add", "Bad Id", "--title", "x", "--slack-channel", "general"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("course-ta: course 'Bad Id': id: 'Bad Id' is not a course id")
+    assert "slack_channels: 'general' is not a Slack channel id" in err
+    assert "pydantic" not in err and "validation error" not in err and "type=" not in err
+    assert not (data_dir() / "courses.toml").exists()
+
+
+def test_an_oversized_courses_file_is_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    path = data_dir() / "courses.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('[[course]]\nid = "nlp"\ntitle = "NLP"\n' + ("# " + "x" * 1000 + "\n") * 1100, encoding="utf-8")
+    for command in (["course", "list"], ["status"], ["course", "pause", "nlp"]):
+        assert main(command) == 2, command
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and str(path) in err and "1 MiB" in err, err
+    assert path.read_text(encoding="utf-8").count("paused") == 0
+
+
+def test_ask_refuses_a_paused_course_as_the_bots_do(capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines.courses.limits import CourseLimits
+
+    main(["course", "add", "nlp", "--title", "NLP with Transformers"])
+    main(["course", "add", "vision", "--title", "Vision"])
+    main(["course", "pause", "nlp"])
+    bots_say = CourseLimits(data_dir() / "unused.sqlite").refusal(load_catalog(data_dir() / "courses.toml").get("nlp"))
+    assert bots_say
+    capsys.readouterr()
+    assert main(["ask", "--course", "nlp", "what is attention?"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"course-ta ask: {bots_say}\n" and captured.out == ""
+    assert main(["--course", "nlp", "ask", "--json", "what is attention?"]) == 2
+    assert capsys.readouterr().err == f"course-ta ask: {bots_say}\n"
+    assert main(["ask", "--course", "nlp", "--batch", "-"]) == 2
+    assert "is paused by the course team" in capsys.readouterr().err
+
+
+def test_ask_answers_again_once_the_course_is_resumed(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["course", "add", "nlp", "--title", "NLP"])
+    main(["course", "pause", "nlp"])
+    assert main(["ask", "what is attention?"]) == 2  # the only course: no --course needed
+    assert "paused" in capsys.readouterr().err
+    main(["course", "resume", "nlp"])
+    main(["ask", "what is attention?"])
+    assert "paused" not in capsys.readouterr().err  # past the pause: the empty index is what it reports now
+
+
+def test_status_shows_pause_limits_and_todays_spend(capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines.courses.limits import CourseLimits, utc_day
+
+    path = data_dir() / "courses.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(REVIEWED, encoding="utf-8")
+    main(["course", "pause", "nlp"])
+    CourseLimits.of_deployment(data_dir()).spend("nlp", 1234)
+    CourseLimits.of_deployment(data_dir()).spend("vision", 99)
+    capsys.readouterr()
+    assert main(["status", "--course", "nlp"]) == 0
+    out = capsys.readouterr().out
+    assert "course:     nlp (NLP): paused" in out
+    assert f"limits:     30 questions a minute; LLM budget 200,000 tokens a day, 1,234 spent today ({utc_day()} UTC)" in out
+    assert main(["status", "--course", "vision"]) == 0
+    out = capsys.readouterr().out
+    assert "course:     vision (Vision): answering" in out
+    assert f"limits:     no question rate limit; no LLM budget, 99 tokens spent today ({utc_day()} UTC)" in out
+
+
+def test_status_without_a_courses_file_has_no_course_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "data dir:" in out and "course:" not in out and "limits:" not in out
