@@ -16,7 +16,7 @@ from bot.answering.service import AnswerService
 from pipelines.courses.catalog import Course, CourseCatalog
 from pipelines.courses.course_settings import catalog_of, settings_for
 from pipelines.courses.hints import hint_topic
-from pipelines.courses.limits import CourseLimits
+from pipelines.courses.limits import CourseLimits, paused_notice
 from pipelines.courses.routing import CourseRouter, Route
 from pipelines.llm.llm_answerer import LLMAnswerer
 from pipelines.settings import Settings
@@ -135,6 +135,20 @@ class CourseDesk:
     def discord(self, user: str, guild: str | None, channel: str | None, question: str, explicit: str | None = None) -> DeskTicket:
         """Route and admit a Discord question (``explicit`` is the ``course`` option)."""
         return self.ticket(self.router.discord(user, guild, channel, question, explicit))
+
+    def command_line(self, course: Course, question: str) -> DeskTicket:
+        """Admit a question asked with ``course-ta ask``: the course's pause, LLM budget and hint mode, but no per-minute rate.
+
+        The per-minute rate shields a course from chat floods; an instructor's terminal (a ``--batch``
+        of hundreds of questions included) is not one, and refusing it half-way would only break scripts.
+        """
+        route = Route(course, question, how="command line")
+        refusal = paused_notice(course)
+        if refusal:
+            return DeskTicket(route, refusal=refusal)
+        service = self.service(course)
+        self._apply_budget(course, service)
+        return DeskTicket(route, service)
 
     def record_spend(self, course: Course, service: AnswerService) -> None:
         """Charge the course's daily LLM budget with what its service spent since the last call."""

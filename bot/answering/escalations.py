@@ -4,7 +4,8 @@ A row holds what a TA needs to answer (question, the bot's answer, platform) and
 must go (the student's channel and thread, the student's id), plus the post in the TA channel that
 announced it. Status moves ``open`` → ``resolved`` (the reply was delivered) or ``failed`` (the
 platform refused it; the error is kept and the TA can try again). In a deployment with several
-courses a row names the course of the answer it escalates (empty with one course).
+courses a row names the course of the answer it escalates (empty with one course), and
+:class:`TAChannels` sends it to that course's own TA channel when the courses file names one.
 """
 
 from __future__ import annotations
@@ -12,12 +13,16 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.answering.sqlite_file import SqliteFile
+from pipelines.courses.catalog import CourseCatalog
+from pipelines.courses.course_settings import catalog_of
+from pipelines.settings import Settings
 
 OPEN, RESOLVED, FAILED = "open", "resolved", "failed"
 
@@ -79,6 +84,48 @@ class Escalation:
     def to_dict(self) -> dict[str, Any]:
         """Every field, JSON-ready."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class TAChannels:
+    """Where escalations are posted: the course's own TA channel when the courses file names one, else the deployment's.
+
+    Courses are named by the id the answer log and the escalations record (empty with one course,
+    which always gets the deployment's ``COURSE_TA_CONSOLE_TA_*_CHANNEL``).
+    """
+
+    slack_default: str | None = None
+    discord_default: str | None = None
+    slack_by_course: Mapping[str, str] = field(default_factory=dict)
+    discord_by_course: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, settings: Settings, catalog: CourseCatalog | None = None) -> TAChannels:
+        """The deployment's TA channels and those of every course in ``catalog`` (default: the deployment's courses file)."""
+        catalog = catalog if catalog is not None else catalog_of(settings)
+        courses = catalog.courses if catalog.explicit else []
+        return cls(
+            settings.console_ta_slack_channel,
+            settings.console_ta_discord_channel,
+            {course.id: course.ta_slack_channel for course in courses if course.ta_slack_channel},
+            {course.id: course.ta_discord_channel for course in courses if course.ta_discord_channel},
+        )
+
+    def slack(self, course: str) -> str | None:
+        """The Slack channel for an escalation of this course, or None when neither it nor the deployment has one."""
+        return self.slack_by_course.get(course) or self.slack_default
+
+    def discord(self, course: str) -> str | None:
+        """The Discord channel for an escalation of this course, or None when neither it nor the deployment has one."""
+        return self.discord_by_course.get(course) or self.discord_default
+
+    def all_slack(self) -> frozenset[str]:
+        """Every Slack TA channel (where TAs reply in the threads of escalation posts)."""
+        return frozenset(filter(None, (self.slack_default, *self.slack_by_course.values())))
+
+    def all_discord(self) -> frozenset[str]:
+        """Every Discord TA channel; empty when no escalation can be posted anywhere."""
+        return frozenset(filter(None, (self.discord_default, *self.discord_by_course.values())))
 
 
 def _prepare_escalations(db: sqlite3.Connection) -> None:

@@ -10,9 +10,10 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from bot.answering.service import AnswerService, QuestionError
-from pipelines.courses.catalog import CourseError
-from pipelines.courses.course_settings import explicit_course
+from bot.answering.course_desk import CourseDesk
+from bot.answering.service import QuestionError
+from pipelines.courses.catalog import Course, CourseError
+from pipelines.courses.course_settings import selected_course
 from pipelines.courses.limits import paused_notice
 from pipelines.domain import Answer, format_timestamp
 from pipelines.settings import SettingsError, load_settings
@@ -33,7 +34,12 @@ NOT_INDEXED = (
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print one answer (text or ``--json``) or a batch of JSON lines.
+    """Print one answer (text or ``--json``) or a batch of JSON lines, under the course's rules as the bots apply them.
+
+    Every question goes through the course's :class:`CourseDesk`: a paused course is refused, a
+    question naming a hint-mode assignment gets no solution, and the LLM tokens spent are charged
+    to the course's daily budget (past it the answer is offline). The per-minute question rate
+    does not apply (see :meth:`CourseDesk.command_line`).
 
     Exit 0 answered; 1 when a batch had unusable lines; 2 for bad arguments, an unusable question, a
     paused course (as the bots refuse it), or an empty index (the store holds nothing yet: the message
@@ -45,16 +51,15 @@ def run(args: argparse.Namespace) -> int:
     if args.question is not None and args.batch is not None:
         print("course-ta ask: give a question or --batch FILE, not both", file=sys.stderr)
         return 2
-    settings = load_settings()
-    notice = _paused()
+    desk, course = _desk()
+    notice = paused_notice(course)  # before any model loads or a batch is read
     if notice:
         print(f"course-ta ask: {notice}", file=sys.stderr)
         return 2
-    service = AnswerService(settings)
     if args.batch is not None:
-        return _run_batch(service, args.batch)
+        return _run_batch(desk, course, args.batch)
     try:
-        answer = service.answer(args.question)
+        answer = _answer(desk, course, args.question)
     except QuestionError as error:
         print(f"course-ta ask: {error}", file=sys.stderr)
         return 2
@@ -70,13 +75,25 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _paused() -> str | None:
-    """The bots' notice when the course is paused (checked before any model loads), else None."""
+def _desk() -> tuple[CourseDesk, Course]:
+    """The deployment's desk and the course this command works on (``--course``, or the only course)."""
+    base = load_settings(deployment=True)
     try:
-        course = explicit_course(load_settings(deployment=True))
+        desk = CourseDesk(base)
+        return desk, selected_course(base, desk.catalog)
     except CourseError as error:
         raise SettingsError(str(error)) from None
-    return None if course is None else paused_notice(course)
+
+
+def _answer(desk: CourseDesk, course: Course, question: str) -> Answer:
+    """One question through the desk: admitted (budget and hint mode applied), answered, its LLM tokens charged."""
+    ticket = desk.command_line(course, question)
+    if ticket.service is None:  # only a paused course is refused here, and run() says so before the first question
+        raise QuestionError(ticket.refusal)
+    try:
+        return ticket.service.answer(ticket.question, hint=ticket.hint)
+    finally:
+        desk.record_spend(course, ticket.service)
 
 
 def _lines(stream: BinaryIO | TextIO) -> Iterator[tuple[str, bool]]:
@@ -96,7 +113,7 @@ def _lines(stream: BinaryIO | TextIO) -> Iterator[tuple[str, bool]]:
             yield printable, printable == text
 
 
-def _run_batch(service: AnswerService, source: str) -> int:
+def _run_batch(desk: CourseDesk, course: Course, source: str) -> int:
     """Models load once; one JSON object per line; a bad line gets an error object, not an abort."""
     with ExitStack() as stack:
         if source == "-":
@@ -112,7 +129,7 @@ def _run_batch(service: AnswerService, source: str) -> int:
             if not question.strip():
                 continue
             try:
-                answer = service.answer(question)
+                answer = _answer(desk, course, question)
             except QuestionError as error:
                 failures += 1
                 reason = str(error) if decoded else f"line {number} is not valid UTF-8 text. {error}"

@@ -259,7 +259,7 @@ async def ask_command(
         clip = None
         embeds, key = text_first_payloads(answer, voice_on)
         files = []
-    view = with_ask_ta(play_view(key), ta.settings)
+    view = with_ask_ta(play_view(key), ta.settings, ticket.course)
     first: discord.Message
     if queued:
         first = await interaction.edit_original_response(content=None, embed=embeds[0], view=view, attachments=files)

@@ -5,6 +5,9 @@ holds 4,096 characters, a field value 1,024, a title 256, a footer 2,048, at mos
 embeds of one message together 6,000 characters; plain message content holds 2,000. A request over
 any of them fails with HTTP 400, which the student would see as "the application did not respond",
 so every embed built here is sized before it is sent.
+
+Titles repeat the student's question, so they show it inert (:func:`question_title`): no mention,
+markdown or masked link the student typed takes effect, whatever ``allowed_mentions`` already blocks.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ FIELD_VALUE_LIMIT = 1024
 FIELD_NAME_LIMIT = 256
 TITLE_LIMIT = 256
 FOOTER_LIMIT = 2048
+QUESTION_TITLE_CHARS = 200  # of the question, before escaping: a headline, not the whole question
 MAX_FIELDS = 25
 EMBED_TOTAL_LIMIT = 6000
 
@@ -64,6 +68,34 @@ def clip_text(text: str, limit: int) -> str:
     return text[: cut if cut > 0 else limit - 1].rstrip() + "…"
 
 
+def neutralised(text: str) -> str:
+    """``text`` shown as typed but inert in Discord: markdown and masked links escaped, mentions broken, ``<…>`` sequences opened.
+
+    discord.py's escapes cover markdown and user, role, @everyone and @here mentions; the zero-width
+    space after ``<`` also opens what they leave: channel mentions, custom emoji, timestamps, command
+    mentions and Slack-style ``<!channel>``.
+    """
+    # escape_markdown escapes only the "[" of a masked link and skips the rest of the line it spans,
+    # so each piece between brackets is escaped on its own and the brackets are escaped here.
+    text = "\\[".join(discord.utils.escape_markdown(piece) for piece in text.split("["))
+    return discord.utils.escape_mentions(text).replace("<", "<\u200b")
+
+
+def question_title(question: str, prefix: str = "") -> str:
+    """``prefix`` plus the question on one line, neutralised (:func:`neutralised`), cut to a headline and within the title limit.
+
+    The question is cut before it is escaped (so no escape is cut in half), and cut shorter when
+    its escapes would push the title past Discord's 256 characters.
+    """
+    text = " ".join(question.split())
+    room = QUESTION_TITLE_CHARS
+    while True:
+        title = prefix + neutralised(clip_text(text, room))
+        if len(title) <= TITLE_LIMIT or room <= 1:
+            return title[:TITLE_LIMIT]
+        room -= max(1, (len(title) - TITLE_LIMIT + 1) // 2)
+
+
 def source_line(number: int, citation: Citation) -> str:
     """``[1] [3:05 · Title](url)``: the link opens the video at the cited second."""
     title = citation.title.replace("[", "(").replace("]", ")")
@@ -100,7 +132,7 @@ def answer_embeds(answer: Answer, voice: VoiceNote) -> list[discord.Embed]:
     """The answer as one or more embeds: the first carries title, sources and footer, the rest continue
     the text. Each embed is sent in its own message so the 6,000-character total holds per message."""
     colour = ANSWER_COLOUR if answer.grounded else NOT_COVERED_COLOUR
-    title = clip_text(answer.question, TITLE_LIMIT)
+    title = question_title(answer.question)
     footer = clip_text(f"answered by {answer.answerer or 'unknown'} · {voice.describe()}", FOOTER_LIMIT)
     fields = pack_fields("Sources", source_lines(answer.citations), MAX_FIELDS)
     overhead = len(title) + len(footer) + sum(len(n) + len(v) for n, v in fields)
@@ -122,7 +154,7 @@ def answer_embeds(answer: Answer, voice: VoiceNote) -> list[discord.Embed]:
 
 def sources_embed(answer: Answer) -> discord.Embed:
     """``/sources``: every citation of the last answer with the sentence it quotes."""
-    embed = discord.Embed(title=clip_text(f"Sources for: {answer.question}", TITLE_LIMIT), colour=ANSWER_COLOUR)
+    embed = discord.Embed(title=question_title(answer.question, "Sources for: "), colour=ANSWER_COLOUR)
     if not answer.citations:
         embed.description = "That answer cited no lecture (the course did not cover the question)."
         return embed

@@ -1,9 +1,12 @@
 """Discord's side of the human TA: an "Ask a TA" button under /ask answers and the post in the TA channel.
 
-With ``COURSE_TA_CONSOLE_TA_DISCORD_CHANNEL`` unset the button is never added. When set, pressing it
-records an escalation in the answer log (question, the bot's answer, the student's channel and
-message), posts it in the TA channel mentioning ``COURSE_TA_CONSOLE_TA_DISCORD_ROLE`` (only that role
-is pinged), and tells the student ephemerally. The TA answers from the instructor console, which posts
+The TA channel of an answer is its course's ``ta_discord_channel`` (courses file) when the course
+names one, else ``COURSE_TA_CONSOLE_TA_DISCORD_CHANNEL`` (:class:`TAChannels`); where neither is
+set the button is not added. Pressing it records an escalation in the answer log (question, the
+bot's answer, the student's channel and message; the course comes from the answer log's row for
+that message, or from the button itself, which names the course of the answer it sits under in a
+deployment with several courses), posts it in the course's TA channel mentioning ``COURSE_TA_CONSOLE_TA_DISCORD_ROLE``
+(only that role is pinged), and tells the student ephemerally. The TA answers from the instructor console, which posts
 the reply in the student's channel as a reply to the answer (``bot/console/relay.py``).
 """
 
@@ -17,9 +20,10 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.answering.escalations import EscalationLog
+from bot.answering.escalations import EscalationLog, TAChannels
 from bot.discord.context import CourseTAClient
 from bot.discord.error_reply import reply_error
+from pipelines.courses.catalog import DEFAULT_COURSE_ID, Course
 from pipelines.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -41,27 +45,36 @@ def ta_post(question: str, answer: str, student: int, channel: int | None, role:
     return text[:2000]
 
 
-class AskTAButton(discord.ui.DynamicItem[discord.ui.Button], template=re.escape(CUSTOM_ID)):
-    """ "Ask a TA" under an answer; the message it sits on identifies the answer, so it survives restarts of the view."""
+class AskTAButton(discord.ui.DynamicItem[discord.ui.Button], template=re.escape(CUSTOM_ID) + r"(?::(?P<course>[a-z0-9][a-z0-9-]{0,31}))?"):
+    """ "Ask a TA" under an answer; the message it sits on identifies the answer, so it survives restarts of the view.
 
-    def __init__(self) -> None:
+    In a deployment with several courses its custom id also names the answer's course
+    (``course-ta:ask-ta:<course id>``): the press is routed to that course's TA channel even before
+    the answer log has written the answer's row.
+    """
+
+    def __init__(self, course: str = "") -> None:
+        self.course = course
         super().__init__(
             discord.ui.Button(
-                label="Ask a TA", emoji="\N{HAPPY PERSON RAISING ONE HAND}", style=discord.ButtonStyle.secondary, custom_id=CUSTOM_ID
+                label="Ask a TA",
+                emoji="\N{HAPPY PERSON RAISING ONE HAND}",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"{CUSTOM_ID}:{course}" if course else CUSTOM_ID,
             )
         )
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]) -> AskTAButton:
         """The button of an answer posted earlier."""
-        return cls()
+        return cls(match["course"] or "")
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Record the escalation, post it in the TA channel, tell the student."""
         assert isinstance(interaction.client, CourseTAClient)  # registered only by a CourseTAClient's tree
         ta = interaction.client.ta
-        ta_channel = ta.settings.console_ta_discord_channel
-        if not ta_channel:
+        channels = TAChannels.of(ta.settings, ta.desk.catalog)
+        if not channels.all_discord():
             await reply_error(interaction, UNAVAILABLE)
             return
         message = interaction.message
@@ -83,8 +96,12 @@ class AskTAButton(discord.ui.DynamicItem[discord.ui.Button], template=re.escape(
             turn.answer,
             answer_id=f"discord:{message.id}",
             message=str(message.id),
+            course=self.course or None,  # None: the course the answer log recorded for the message
         )
-        if created:
+        ta_channel = channels.discord(escalation.course)
+        if created and not ta_channel:  # a course without a TA channel (a button added before the settings changed)
+            logger.warning("escalation %s of course %r has no TA channel; it waits in the console", escalation.id, escalation.course)
+        elif created and ta_channel:
             role = ta.settings.console_ta_discord_role
             mentions = discord.AllowedMentions(everyone=False, users=False, roles=[discord.Object(int(role))] if role else False)
             try:
@@ -97,10 +114,11 @@ class AskTAButton(discord.ui.DynamicItem[discord.ui.Button], template=re.escape(
         await interaction.followup.send(ASKED if created else ALREADY, ephemeral=True)
 
 
-def with_ask_ta(view: discord.ui.View, settings: Settings) -> discord.ui.View:
-    """``view`` plus the "Ask a TA" button when a TA channel is configured; unchanged otherwise."""
-    if settings.console_ta_discord_channel:
-        view.add_item(AskTAButton())
+def with_ask_ta(view: discord.ui.View, settings: Settings, course: Course | None = None) -> discord.ui.View:
+    """``view`` plus the "Ask a TA" button when the answer's ``course`` or the deployment has a TA channel; unchanged otherwise."""
+    if (course is not None and course.ta_discord_channel) or settings.console_ta_discord_channel:
+        # The one course of a deployment without a courses file is recorded as '' (like the answer log does).
+        view.add_item(AskTAButton(course.id if course is not None and course.id != DEFAULT_COURSE_ID else ""))
     return view
 
 

@@ -114,7 +114,7 @@ def create_slack_bot(
         frozenset(channel for course in courses for channel in course.policy.answer_without_mention),
     )
     bot = SlackBot(app, flow, log, triager, settings, executor, PromptBook(settings))
-    register_escalation(app, settings, log)  # first: a TA's reply in a TA-channel thread is not a student question
+    register_escalation(app, settings, log, desk.catalog)  # first: a TA's reply in a TA-channel thread is not a student question
     _register(bot)
     return bot
 

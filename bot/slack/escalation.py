@@ -1,12 +1,15 @@
 """Slack's side of the human TA: an "Ask a TA" button under answers, the post in the TA channel, and TA replies relayed back.
 
-With ``COURSE_TA_CONSOLE_TA_SLACK_CHANNEL`` unset nothing here is shown or registered. When set:
+The TA channel of an escalation is its course's ``ta_slack_channel`` (courses file) when the course
+names one, else ``COURSE_TA_CONSOLE_TA_SLACK_CHANNEL`` (:class:`TAChannels`). With neither set
+nothing here is shown or registered. Otherwise:
 
 - :func:`offer_ask_ta` shows the asker, and only them, an "Ask a TA" button in the answer's thread
-  (an ephemeral message, so classmates' threads stay clean; it carries the answer id);
+  when the answer's course or the deployment has a TA channel (an ephemeral message, so
+  classmates' threads stay clean; it carries the answer id);
 - pressing it records an escalation in the answer log, posts the question and the bot's answer in
-  the TA channel, and tells the student (ephemerally) that a TA was asked;
-- a TA's reply in that post's thread is posted into the student's thread and resolves the escalation
+  the TA channel of the answer's course, and tells the student (ephemerally) that a TA was asked;
+- a TA's reply in that post's thread (in any of the TA channels) is posted into the student's thread and resolves the escalation
   (the console can answer it as well, from the escalations page).
 
 Registered with :func:`register` before the answering listeners, so a message in a TA-post thread is
@@ -23,10 +26,11 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.answering.escalations import RESOLVED, EscalationLog
+from bot.answering.escalations import RESOLVED, EscalationLog, TAChannels
 from bot.answering.feedback import AnswerLog
 from bot.console.relay import RelayError, SlackRelay
 from bot.slack.blocks import Block, context, escape, section, shorten
+from pipelines.courses.catalog import CourseCatalog
 from pipelines.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -57,9 +61,22 @@ def ask_ta_block(answer_id: str) -> Block:
 OFFER = "Not what you needed? A human TA can answer it."
 
 
-def offer_ask_ta(client: WebClient, settings: Settings, channel: str, user: str | None, thread: str, answer_id: str | None) -> None:
-    """Show the asker the "Ask a TA" button under their answer; nothing when no TA channel is configured."""
-    if not settings.console_ta_slack_channel or not answer_id or not user:
+def offer_ask_ta(
+    client: WebClient,
+    settings: Settings,
+    channel: str,
+    user: str | None,
+    thread: str,
+    answer_id: str | None,
+    course: str = "",
+    catalog: CourseCatalog | None = None,
+) -> None:
+    """Show the asker the "Ask a TA" button under their answer; nothing when the answer's course (the id the
+    answer log records; ``catalog`` defaults to the courses file) has no TA channel, nor the deployment."""
+    if not answer_id or not user:
+        return
+    ta_channel = settings.console_ta_slack_channel if not course else TAChannels.of(settings, catalog).slack(course)
+    if not ta_channel:
         return
     try:
         client.chat_postEphemeral(
@@ -78,10 +95,14 @@ def ta_post_blocks(question: str, answer: str, student: str, channel: str) -> li
     ]
 
 
-def register(app: App, settings: Settings, log: AnswerLog) -> None:
-    """Add the button's action and the TA-thread listener to ``app``; nothing when no TA channel is configured."""
-    ta_channel = settings.console_ta_slack_channel
-    if not ta_channel:
+def register(app: App, settings: Settings, log: AnswerLog, catalog: CourseCatalog | None = None) -> None:
+    """Add the button's action and the TA-thread listener to ``app``; nothing when no TA channel is configured.
+
+    ``catalog`` (default: the deployment's courses file) names the courses' own TA channels.
+    """
+    channels = TAChannels.of(settings, catalog)
+    ta_channels = channels.all_slack()
+    if not ta_channels:
         return
     escalations = EscalationLog(log.path)
 
@@ -107,9 +128,15 @@ def register(app: App, settings: Settings, log: AnswerLog) -> None:
             found["answer"],
             answer_id=found["id"],
             message=found.get("message"),
+            course=found.get("course") or "",
         )
         if not created:
             _tell(client, channel, student, thread, ALREADY)
+            return
+        ta_channel = channels.slack(escalation.course)
+        if not ta_channel:  # a course without a TA channel (an offer made before the settings changed)
+            logger.warning("escalation %s of course %r has no TA channel; it waits in the console", escalation.id, escalation.course)
+            _tell(client, channel, student, thread, ASKED)
             return
         try:
             posted = client.chat_postMessage(
@@ -127,7 +154,7 @@ def register(app: App, settings: Settings, log: AnswerLog) -> None:
     def in_ta_thread(body: dict[str, Any]) -> bool:
         event = body.get("event") or {}
         return (
-            event.get("channel") == ta_channel
+            event.get("channel") in ta_channels
             and bool(event.get("thread_ts"))
             and event.get("thread_ts") != event.get("ts")
             and not event.get("bot_id")
@@ -137,6 +164,7 @@ def register(app: App, settings: Settings, log: AnswerLog) -> None:
 
     def relay_reply(body: dict[str, Any], client: WebClient) -> None:
         event = body.get("event") or {}
+        ta_channel = str(event.get("channel"))
         escalation = escalations.by_ta_post(PLATFORM, ta_channel, str(event.get("thread_ts")))
         if escalation is None or escalation.status == RESOLVED:
             return

@@ -215,7 +215,7 @@ class AnswerFlow:
             reply.finish(answer, answer_id)
             if reply.ts:
                 self.log.set_message(answer_id, reply.ts)
-            offer_ask_ta(client, self.settings, triage.channel, triage.user, triage.thread_ts, answer_id)
+            offer_ask_ta(client, self.settings, triage.channel, triage.user, triage.thread_ts, answer_id, course, self.desk.catalog)
             self._react(client, triage, "reactions_remove")
             self._speak_later(client, triage, reply, answer, answer_id)
         except Exception:
