@@ -220,13 +220,41 @@ def make_bot(
             renderer=voice or renderer,
             log=AnswerLog(tmp_path / f"slack-{len(started)}" / "feedback.sqlite"),
         )
-        server = make_http_server(bot, "127.0.0.1", 0)
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        running = RunningBot(bot, wire, f"http://127.0.0.1:{server.server_port}{settings.slack_http_path}")
-        started.append((running, server))
-        return running
+        return _serve(bot, settings, wire, started)
 
     yield make
+    _stop(started)
+
+
+@pytest.fixture
+def deployment_bot(wire: SlackWire, tmp_path: Path) -> Iterator[Callable[..., RunningBot]]:
+    """``deployment_bot(data_dir, **settings)``: the whole deployment (every course in its courses.toml) behind
+    its HTTP endpoint, voice off; the first bot's answer log is ``tmp_path / "log.sqlite"``; stopped at teardown."""
+    started: list[tuple[RunningBot, Any]] = []
+
+    def make(data_dir: Path, **overrides: Any) -> RunningBot:
+        values = {"slack_bot_token": BOT_TOKEN, "slack_signing_secret": SIGNING_SECRET, "slack_mode": "http", "slack_voice_clips": False}
+        settings = load_settings(deployment=True, data_dir=data_dir, **{**values, **overrides})
+        client = WebClient(token=BOT_TOKEN, base_url=wire.api_url, timeout=10)
+        bot = create_slack_bot(
+            settings, client=client, log=AnswerLog(tmp_path / ("log.sqlite" if not started else f"log-{len(started)}.sqlite"))
+        )
+        return _serve(bot, settings, wire, started)
+
+    yield make
+    _stop(started)
+
+
+def _serve(bot: SlackBot, settings: Settings, wire: SlackWire, started: list[tuple[RunningBot, Any]]) -> RunningBot:
+    """Serve ``bot`` over HTTP on a free port and remember it for :func:`_stop`."""
+    server = make_http_server(bot, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    running = RunningBot(bot, wire, f"http://127.0.0.1:{server.server_port}{settings.slack_http_path}")
+    started.append((running, server))
+    return running
+
+
+def _stop(started: list[tuple[RunningBot, Any]]) -> None:
     for running, server in started:
         server.shutdown()
         server.server_close()

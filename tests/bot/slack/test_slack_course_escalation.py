@@ -8,23 +8,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_sdk import WebClient
 
 from bot.answering.escalations import EscalationLog
-from bot.answering.feedback import AnswerLog
-from bot.slack.app import create_slack_bot
 from bot.slack.escalation import ASK_TA, ASKED
-from bot.slack.server import make_http_server
 from pipelines.courses.catalog import Course, CourseCatalog, save_catalog
-from pipelines.settings import load_settings
 from tests.bot.slack.conftest import RunningBot
-from tests.bot.slack.slack_constants import BOT_TOKEN, CHANNEL, SIGNING_SECRET, STUDENT
+from tests.bot.slack.slack_constants import CHANNEL, SIGNING_SECRET, STUDENT
 from tests.bot.slack.slack_events import block_action, deliver
 from tests.fakes.slack_web_api import SlackWire
 
@@ -48,33 +42,9 @@ def courses_dir(index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 
 @pytest.fixture
-def start(courses_dir: Path, wire: SlackWire, tmp_path: Path) -> Iterator[Callable[..., RunningBot]]:
+def start(courses_dir: Path, deployment_bot: Callable[..., RunningBot]) -> Callable[..., RunningBot]:
     """``start(**settings)``: the two-course bot behind its HTTP endpoint, stopped at teardown."""
-    started: list[tuple[RunningBot, Any]] = []
-
-    def run(**overrides: Any) -> RunningBot:
-        settings = load_settings(
-            deployment=True,
-            data_dir=courses_dir,
-            slack_bot_token=BOT_TOKEN,
-            slack_signing_secret=SIGNING_SECRET,
-            slack_mode="http",
-            slack_voice_clips=False,
-            **overrides,
-        )
-        client = WebClient(token=BOT_TOKEN, base_url=wire.api_url, timeout=10)
-        bot = create_slack_bot(settings, client=client, log=AnswerLog(tmp_path / "log.sqlite"))
-        server = make_http_server(bot, "127.0.0.1", 0)
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        running = RunningBot(bot, wire, f"http://127.0.0.1:{server.server_port}{settings.slack_http_path}")
-        started.append((running, server))
-        return running
-
-    yield run
-    for running, server in started:
-        server.shutdown()
-        server.server_close()
-        running.bot.close(wait=True)
+    return lambda **overrides: deployment_bot(courses_dir, **overrides)
 
 
 def _offer_in(wire: SlackWire, thread: str) -> str:

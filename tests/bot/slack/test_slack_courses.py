@@ -6,22 +6,17 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from slack_sdk import WebClient
 
-from bot.answering.feedback import AnswerLog
-from bot.slack.app import create_slack_bot
-from bot.slack.server import make_http_server
 from pipelines.courses.catalog import AnswerPolicy, Course, CourseCatalog, save_catalog
 from pipelines.courses.course_settings import settings_for
 from pipelines.freshness.ingest import Ingestor
 from pipelines.settings import load_settings
 from tests.bot.slack.conftest import RunningBot, answered
-from tests.bot.slack.slack_constants import BOT_TOKEN, CHANNEL, SIGNING_SECRET, STUDENT
+from tests.bot.slack.slack_constants import CHANNEL, STUDENT
 from tests.fakes.slack_web_api import SlackWire
 
 RAG_QUESTION = "How does reciprocal rank fusion combine BM25 and dense retrieval?"
@@ -53,24 +48,8 @@ def courses_dir(index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 
 @pytest.fixture
-def running(courses_dir: Path, wire: SlackWire, tmp_path: Path) -> Iterator[RunningBot]:
-    settings = load_settings(
-        deployment=True,
-        data_dir=courses_dir,
-        slack_bot_token=BOT_TOKEN,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_mode="http",
-        slack_voice_clips=False,
-    )
-    bot = create_slack_bot(
-        settings, client=WebClient(token=BOT_TOKEN, base_url=wire.api_url, timeout=10), log=AnswerLog(tmp_path / "log.sqlite")
-    )
-    server = make_http_server(bot, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    yield RunningBot(bot, wire, f"http://127.0.0.1:{server.server_port}{settings.slack_http_path}")
-    server.shutdown()
-    server.server_close()
-    bot.close(wait=True)
+def running(courses_dir: Path, deployment_bot: Callable[..., RunningBot]) -> RunningBot:
+    return deployment_bot(courses_dir)
 
 
 def shown(message: dict) -> str:
