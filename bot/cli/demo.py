@@ -35,13 +35,16 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def demo_settings(settings: Settings, data_dir: Path | None = None) -> Settings:
-    """The settings with the data dir the demo writes to: ``data_dir``, else ``<data dir>/demo``."""
-    return load_settings(data_dir=data_dir if data_dir is not None else settings.data_dir / DEMO_FOLDER)
+    """The settings with the data dir the demo writes to: ``data_dir``, else ``<data dir>/demo``.
+
+    The demo is apart from every course, so a courses file (and ``--course``) does not apply to it.
+    """
+    return load_settings(deployment=True, data_dir=data_dir if data_dir is not None else settings.data_dir / DEMO_FOLDER)
 
 
 def run(args: argparse.Namespace) -> int:
     """Ingest the sample course into the demo data dir, then answer one question from it."""
-    course_settings = load_settings()
+    course_settings = load_settings(deployment=True)  # the demo never needs to know which course is meant
     settings = demo_settings(course_settings, args.data_dir)
     print(f"Indexing the sample course in {SAMPLE_COURSE} into the demo data dir {settings.data_dir} ...")
     if args.data_dir is None:

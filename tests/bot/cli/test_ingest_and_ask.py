@@ -143,3 +143,16 @@ def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path) -> None:
     error = process.stderr.read().decode()
     assert process.wait(timeout=100) == 141
     assert "Traceback" not in error and "BrokenPipeError" not in error
+
+
+def test_demo_runs_beside_a_deployment_of_several_courses(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    (data / "courses.toml").write_text(
+        '# two courses\n[[course]]\nid = "nlp"\ntitle = "NLP"\n\n[[course]]\nid = "vision"\ntitle = "Vision"\n', encoding="utf-8"
+    )
+    assert main(["demo"]) == 0  # no "choose one with --course": the demo belongs to no course
+    assert f"into the demo data dir {data / 'demo'}" in capsys.readouterr().out
+    assert main(["--course", "nlp", "demo", "--data-dir", str(tmp_path / "elsewhere")]) == 0
+    assert "Reciprocal rank fusion" in capsys.readouterr().out
+    assert not (data / "courses" / "nlp" / "store").exists()  # nothing was written into a course
