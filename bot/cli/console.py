@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import ipaddress
 import sys
 
 from pipelines.settings import load_settings
@@ -51,6 +52,13 @@ def run(args: argparse.Namespace) -> int:
 
     server = make_console_server(settings, args.host, args.port)
     print(f"course-ta: instructor console at {console_url(server)}", file=sys.stderr, flush=True)
+    host = str(server.server_address[0])
+    if settings.console_trusted_proxies and not _loopback(host):
+        print(
+            f"course-ta: warning: COURSE_TA_CONSOLE_TRUSTED_PROXIES={settings.console_trusted_proxies} while listening on {host}: "
+            "anyone who reaches this port directly can forge X-Forwarded-For; listen on 127.0.0.1 behind the proxy",
+            file=sys.stderr,
+        )
     if accounts.count() == 0:
         print("course-ta: no instructor account yet; run `course-ta console --create-admin` for a one-time token", file=sys.stderr)
     try:
@@ -58,3 +66,11 @@ def run(args: argparse.Namespace) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` (the address the server bound) is reachable only from this machine."""
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return host == "localhost"
