@@ -28,9 +28,13 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-NOT_INDEXED = (
-    "nothing is indexed yet, so there is nothing to answer from; run `course-ta ingest PATH` (or `course-ta demo` to try the sample course)"
-)
+def not_indexed(desk: CourseDesk, course: Course) -> str:
+    """What to run when the course's index is empty: with several courses, the ingest names this one."""
+    target = f" --course {course.id}" if desk.catalog.explicit and len(desk.catalog.courses) > 1 else ""
+    return (
+        f"nothing is indexed yet, so there is nothing to answer from; run `course-ta ingest PATH{target}`"
+        " (or `course-ta demo` to try the sample course)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     if answer.answerer == "none":
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False))
-        print(f"course-ta ask: {NOT_INDEXED}", file=sys.stderr)
+        print(f"course-ta ask: {not_indexed(desk, course)}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
@@ -136,7 +140,7 @@ def _run_batch(desk: CourseDesk, course: Course, source: str) -> int:
                 print(json.dumps({"question": question[:200], "error": reason}, ensure_ascii=False), flush=True)
                 continue
             if answer.answerer == "none":
-                print(f"course-ta ask: {NOT_INDEXED}", file=sys.stderr)
+                print(f"course-ta ask: {not_indexed(desk, course)}", file=sys.stderr)
                 return 2
             print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
     return 1 if failures else 0

@@ -156,3 +156,11 @@ def test_demo_runs_beside_a_deployment_of_several_courses(capsys: pytest.Capture
     assert main(["--course", "nlp", "demo", "--data-dir", str(tmp_path / "elsewhere")]) == 0
     assert "Reciprocal rank fusion" in capsys.readouterr().out
     assert not (data / "courses" / "nlp" / "store").exists()  # nothing was written into a course
+
+
+def test_asking_an_empty_course_of_several_names_it_in_the_ingest_hint(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    (data / "courses.toml").write_text('[[course]]\nid = "nlp"\ntitle = "NLP"\n\n[[course]]\nid = "vision"\ntitle = "Vision"\n')
+    assert main(["ask", "--course", "vision", "What is a convolution?"]) == 2
+    assert "run `course-ta ingest PATH --course vision`" in capsys.readouterr().err
