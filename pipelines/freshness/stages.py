@@ -35,6 +35,7 @@ from pipelines.freshness.ledger import EMBEDDED_WITH, SKIPPED, StageRecord
 from pipelines.freshness.reports import VideoResult
 from pipelines.freshness.resources import SyncResources
 from pipelines.freshness.saving import SavePolicy
+from pipelines.search.late_chunking import LATE
 
 MEDIA_ONLY = "media without a transcript file (transcribe it with `course-ta transcribe` or `course-ta sync`)"
 
@@ -216,7 +217,8 @@ class VideoStages:
         if record is not None and record.satisfied_by(wanted) and file_hash(path) == record.output_hash:
             return False
         self.ledger.start(ref.video_id, "summarized", wanted)
-        summary = self.resources.enricher.summary(ref.to_video(), self._sentences(ref.video_id))
+        vectors = self._pooled_vectors(ref) if self.settings.sentence_vectors == LATE else None
+        summary = self.resources.enricher.summary(ref.to_video(), self._sentences(ref.video_id), vectors)
         note = f"; LLM not used: {summary.reasons[0]}" if summary.reasons else ""
         warnings = [f"summary is extractive: {summary.reasons[0]}"] if summary.reasons else []
         self.ledger.finish(
@@ -228,6 +230,16 @@ class VideoStages:
             warnings=warnings,
         )
         return True
+
+    def _pooled_vectors(self, ref: VideoRef) -> Any:
+        """Late chunking: the summary's sentence vectors come from the chunk passes indexing reuses next (one pass per chunk)."""
+        from pipelines.search.sentence_vectors import vectors_from_passes
+
+        def vectors(texts: list[str]) -> Any:
+            embedder = self.resources.indexer.embedder
+            return vectors_from_passes(embedder, self._chunks(ref), texts, lambda: self.resources.enricher.embedder)
+
+        return vectors
 
     def _sentences(self, video_id: str) -> list[Sentence]:
         """The cleaned stage's output read back."""
@@ -261,13 +273,7 @@ class VideoStages:
 
     def _documents(self, ref: VideoRef, summary_hash: str, result: VideoResult) -> list[Any]:
         """The video's chunk documents (counted in ``result.chunks``) plus its summary documents when summarized."""
-        documents = chunk_documents(
-            ref.to_video(),
-            self._sentences(ref.video_id),
-            chunk_words=self.settings.chunk_words,
-            overlap_words=self.settings.chunk_overlap_words,
-            embedding_model=self.settings.embedding_model,
-        )
+        documents = self._chunks(ref)
         result.chunks = len(documents)
         if summary_hash:  # the stored summary as kind=summary documents, replaced with the video's chunks
             from pipelines.llm.summaries import load_summary, summary_documents
@@ -276,6 +282,16 @@ class VideoStages:
             if summary is not None:
                 documents += summary_documents(ref.to_video(), summary, self.settings.embedding_model)
         return documents
+
+    def _chunks(self, ref: VideoRef) -> list[Any]:
+        """The video's chunk documents, as indexing embeds them (the summary stage asks for the same ones)."""
+        return chunk_documents(
+            ref.to_video(),
+            self._sentences(ref.video_id),
+            chunk_words=self.settings.chunk_words,
+            overlap_words=self.settings.chunk_overlap_words,
+            embedding_model=self.settings.embedding_model,
+        )
 
 
 def _caption_segments(raw_json: str) -> list[Any]:

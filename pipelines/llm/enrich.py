@@ -22,6 +22,7 @@ from pipelines.llm.client import LLMClient, Usage, llm_configured
 from pipelines.llm.repunctuate import RepunctuationResult, repunctuate
 from pipelines.llm.summaries import (
     EXTRACTIVE,
+    SentenceVectors,
     VideoSummary,
     load_summary,
     save_summary,
@@ -83,8 +84,11 @@ class Enricher:
                 self._embedder.warm_up()
             return self._embedder
 
-    def summary(self, video: Video, sentences: list[Sentence]) -> VideoSummary:
-        """The stored summary when it was made from these sentences by this method, else a new one."""
+    def summary(self, video: Video, sentences: list[Sentence], vectors: SentenceVectors | None = None) -> VideoSummary:
+        """The stored summary when it was made from these sentences by this method, else a new one.
+
+        ``vectors`` (see :func:`extractive_summary`) is asked only when an extractive summary is made.
+        """
         wanted = source_hash(video, sentences, self.summary_method)
         stored = load_summary(self.settings, video.video_id)
         if stored is not None and stored.source_hash == wanted and not stored.reasons:
@@ -99,6 +103,7 @@ class Enricher:
             client=self.client,
             cache=self.cache,
             window_words=self.settings.llm_window,
+            vectors=vectors,
         )
         summary.source_hash = wanted
         save_summary(self.settings, summary)

@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,8 +158,15 @@ def summary_documents(video: Video, summary: VideoSummary, embedding_model: str)
 # -- extractive -------------------------------------------------------------------------------------
 
 
-def extractive_summary(video: Video, sentences: list[Sentence], embedder: Any) -> VideoSummary:
-    """The most central sentences by embedding, spread over the video, in the order they are said."""
+SentenceVectors = Callable[[list[str]], np.ndarray]
+
+
+def extractive_summary(video: Video, sentences: list[Sentence], embedder: Any, vectors: SentenceVectors | None = None) -> VideoSummary:
+    """The most central sentences by embedding, spread over the video, in the order they are said.
+
+    ``vectors`` gives the candidate sentences' unit vectors when indexing already has them (late
+    chunking pools them from the chunks' forward passes); without it they are embedded alone.
+    """
     candidates = [s for s in sentences if MIN_POINT_WORDS <= len(s.text.split()) <= MAX_POINT_WORDS]
     if len(candidates) < MIN_POINTS:
         candidates = [s for s in sentences if s.text.strip()]
@@ -168,8 +176,9 @@ def extractive_summary(video: Video, sentences: list[Sentence], embedder: Any) -
     wanted = min(point_count(sentences), len(candidates))
     chosen: list[int] = []
     if candidates:
-        # Through the sentence-vector memo: indexing the same video next reuses these vectors instead of embedding again.
-        matrix = text_vectors(embedder, [s.text for s in candidates])
+        texts = [s.text for s in candidates]
+        # Embedded alone, through the sentence-vector memo: indexing the same video next reuses them.
+        matrix = vectors(texts) if vectors is not None else text_vectors(embedder, texts)
         centroid = matrix.mean(axis=0)
         centroid /= max(float(np.linalg.norm(centroid)), 1e-9)
         centrality = matrix @ centroid
@@ -293,6 +302,7 @@ def summarize(
     client: LLMClient | None = None,
     cache: LLMCache | None = None,
     window_words: int = 1000,
+    vectors: SentenceVectors | None = None,
 ) -> VideoSummary:
     """LLM summary when a client is given, else (or when it fails) the extractive one; never raises for LLM trouble."""
     reasons: list[str] = []
@@ -302,6 +312,6 @@ def summarize(
         except LLMError as error:
             reasons.append(str(error))
             logger.warning("summary of %s falls back to extractive: %s", video.video_id, error)
-    summary = extractive_summary(video, sentences, embedder)
+    summary = extractive_summary(video, sentences, embedder, vectors)
     summary.reasons = reasons
     return summary

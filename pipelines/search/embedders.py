@@ -15,6 +15,8 @@ the same chunk vectors, and each chunk's sentence vectors pooled from that same 
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +28,14 @@ from haystack_integrations.components.embedders.sentence_transformers import (
 
 from pipelines.search.late_chunking import LATE, SEPARATE, TokenPass, torch_mean_pooled, torch_passes
 from pipelines.search.onnx_backend import TORCH, shared_encoder, vector_space
-from pipelines.search.sentence_vectors import attach_late, embedder_space
+from pipelines.search.sentence_vectors import FIELD, attach_late, embedder_space
 from pipelines.settings import Settings
 
 ONNX_CACHE = "onnx"
+# Forward passes a late-chunking embedder remembers (per embedder, by the exact text encoded): the
+# extractive summary of a video runs the chunk passes first and indexing the video next reuses them.
+# A video has at most a few hundred chunks and each sync worker indexes right after summarizing.
+PASS_MEMO_SIZE = 4096
 
 
 def _local_only(model: str) -> bool:
@@ -218,6 +224,9 @@ class LateChunkingDocumentEmbedder:
         self.local_files_only = local_files_only
         self._torch: Any = None
         self._onnx: Any = None
+        self._passes_done: OrderedDict[str, tuple[list[float] | None, Any]] = OrderedDict()
+        self._passes_lock = threading.Lock()
+        self.passes_run = 0  # forward passes actually run (the rest came from the memo): for tests and benchmarks
 
     @property
     def sentence_method(self) -> str:
@@ -262,17 +271,40 @@ class LateChunkingDocumentEmbedder:
 
     @component.output_types(documents=list[Document])
     def run(self, documents: list[Document]) -> dict[str, Any]:
-        """Copies of ``documents`` with their embedding; chunks also carry their sentence vectors in meta."""
+        """Copies of ``documents`` with their embedding; chunks also carry their sentence vectors in meta.
+
+        A text this embedder encoded recently (the summary stage's pass over the same chunks) is not
+        encoded again: its vector and sentence vectors come from the memo.
+        """
         self.warm_up()
         layouts = [self._layout(d) for d in documents]
-        passes = self._passes([text for text, _ in layouts]) if documents else []
+        with self._passes_lock:
+            known = {text: self._passes_done[text] for text, _ in layouts if text in self._passes_done}
+        fresh = [(d, layout) for d, layout in zip(documents, layouts, strict=True) if layout[0] not in known]
+        passes = self._passes([text for _, (text, _) in fresh]) if fresh else []
         copies = [
             Document(id=d.id, content=d.content, meta=dict(d.meta), embedding=p.vector.tolist())
-            for d, p in zip(documents, passes, strict=True)
+            for (d, _), p in zip(fresh, passes, strict=True)
         ]
-        if self.sentence_method == LATE:
-            attach_late(copies, passes, [start for _, start in layouts], self, embedder_space(self))
-        return {"documents": copies}
+        if copies and self.sentence_method == LATE:
+            attach_late(copies, passes, [start for _, (_, start) in fresh], self, embedder_space(self))
+        done = {text: (copy.embedding, copy.meta.get(FIELD)) for (_, (text, _)), copy in zip(fresh, copies, strict=True)}
+        with self._passes_lock:
+            self.passes_run += len(fresh)
+            for text, result in done.items():
+                self._passes_done[text] = result
+                self._passes_done.move_to_end(text)
+            while len(self._passes_done) > PASS_MEMO_SIZE:
+                self._passes_done.popitem(last=False)
+        results = {**known, **done}
+        output = []
+        for document, (text, _) in zip(documents, layouts, strict=True):
+            embedding, field = results[text]
+            meta = dict(document.meta)
+            if field is not None and document.meta.get("kind") == "chunk":
+                meta[FIELD] = field
+            output.append(Document(id=document.id, content=document.content, meta=meta, embedding=list(embedding or [])))
+        return {"documents": output}
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise the configuration (not the loaded model)."""

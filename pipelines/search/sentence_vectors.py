@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -214,3 +215,27 @@ def stored_vectors(document: Document, space: str) -> dict[int, np.ndarray] | No
         return None  # the split changed since these were stored: they would belong to other sentences
     matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
     return dict(zip(positions, matrix, strict=True))
+
+
+def vectors_from_passes(embedder: Any, chunks: list[Document], texts: list[str], fallback: Callable[[], Any]) -> np.ndarray:
+    """Unit vectors of ``texts`` (sentences of these chunks) pooled from the chunks' own forward passes.
+
+    ``embedder`` is the late-chunking indexing embedder: running it here leaves the passes in its
+    memo, so indexing the same chunks next encodes nothing again. A text no chunk gives a vector
+    for (too short to be scored, truncated away, or a model that does not late-chunk) is embedded
+    alone by ``fallback()``, through the memo like any other sentence.
+    """
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    space = embedder_space(embedder)
+    found: dict[str, np.ndarray] = {}
+    for document in embedder.run(documents=chunks)["documents"]:
+        stored = stored_vectors(document, space)
+        if stored:
+            split = chunk_sentences(document)
+            for position, vector in stored.items():
+                found.setdefault(split[position][0].strip(), vector)
+    missing = list(dict.fromkeys(t.strip() for t in texts if t.strip() not in found))
+    if missing:
+        found.update(zip(missing, text_vectors(fallback(), missing), strict=True))
+    return np.stack([found[t.strip()] for t in texts])

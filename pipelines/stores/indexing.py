@@ -96,6 +96,7 @@ class Indexer:
         self.pipeline = Pipeline()
         self.pipeline.add_component("diff", IncrementalDiff())
         embedder = document_embedder(settings)
+        self.embedder = embedder  # the summary stage runs its chunk passes ahead of indexing (late chunking)
         self.pipeline.add_component("embedder", embedder)
         self.pipeline.add_component("sentences", SentenceVectorizer(embedder))
         self.pipeline.add_component("writer", DocumentWriter(document_store=bundle.store, policy=DuplicatePolicy.OVERWRITE))

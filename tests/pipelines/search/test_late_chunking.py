@@ -175,3 +175,27 @@ def test_the_onnx_backend_late_chunks_with_the_same_chunk_vectors(sample_index, 
         vectors = stored_vectors(document, embedder_space(late))
         assert stored_method(document) == LATE and vectors is not None
         assert sorted(vectors) == scored_positions(chunk_sentences(document))
+
+
+def test_a_late_chunked_ingest_with_summaries_runs_each_chunk_once_and_embeds_no_sentence_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_settings(data_dir=tmp_path / "data", sentence_vectors=LATE, summaries=True, llm_answers=False)
+    embedded: list[str] = []
+    original = sentence_vectors._embed
+
+    def spy(embedder, texts):  # records what is embedded on its own; the real model still runs
+        embedded.extend(texts)
+        return original(embedder, texts)
+
+    monkeypatch.setattr(sentence_vectors, "_embed", spy)
+    ingestor = Ingestor(settings)
+    report = ingestor.ingest([SAMPLE_COURSE])
+    assert report.count("failed") == 0
+    stored = open_store(settings).store.filter_documents()
+    chunks = [d for d in stored if d.meta.get("kind") == "chunk"]
+    summaries = [d for d in stored if d.meta.get("kind") == "summary"]
+    assert summaries and {stored_method(d) for d in chunks} == {LATE}
+    # The extractive summaries took their sentence vectors from the chunks' passes, which indexing then reused.
+    assert embedded == []
+    assert ingestor.engine.resources.indexer.embedder.passes_run == len(chunks) + len(summaries)
