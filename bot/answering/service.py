@@ -14,6 +14,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 
 from bot.answering.answer_cache import AnswerCache, cache_key, index_version, settings_fingerprint
 from bot.answering.answer_pool import WorkPool
@@ -48,7 +49,7 @@ class AnswerService:
         self.pool = WorkPool(settings.answer_pool_size, "course-ta-answer")
         self.cache = AnswerCache(settings.answer_cache_size, settings.answer_cache_ttl_s)
         self._fingerprint = settings_fingerprint(settings)
-        self._pending: dict[str, Future[Answer]] = {}
+        self._pending: dict[str, _InFlight] = {}
         self._pending_lock = threading.RLock()  # a Future already done runs its callback (which takes this lock) inside submit
 
     def warm_up(self) -> None:
@@ -140,6 +141,7 @@ class AnswerService:
         history: Sequence[Turn] = (),
         on_queued: Callable[[int], None] | None = None,
         hint: str | None = None,
+        on_text: Callable[[str], None] | None = None,
     ) -> Future[Answer]:
         """The answer to ``question`` as a Future, computed in the bounded answer pool (one worker per core).
 
@@ -151,6 +153,14 @@ class AnswerService:
         of questions waiting in front of this one (0: it is next). Reading the index version is a
         file stat for the embedded store and one count request for Elasticsearch. ``hint`` is as in
         :meth:`answer` (and part of the cache key).
+
+        ``on_text`` receives an LLM answer's text as the model writes it, in the pool's worker
+        thread (as :meth:`answer_stream`; the Future's answer is what counts in the end). A student
+        who asks the question another is already being answered gets the same stream: the text
+        written so far at once (in the caller's thread, before this returns), then every delta as
+        it comes, so both see the answer grow, not one of them a finished answer out of nowhere.
+        ``on_text`` is not called for an answer that comes whole: a cached answer (its Future is
+        already done), an offline answer, a hint-mode answer (never streamed, see :meth:`answer`).
         """
         turns = list(history)
         try:
@@ -159,8 +169,10 @@ class AnswerService:
             key = cache_key(cleaned, turns, index_version(self.bundle), fingerprint) if self.cache.enabled else None
         except Exception as error:
             return _failed(error)
+        # Offline answers arrive whole: a front door finishes its message with the Future's answer, as before.
+        streams = isinstance(self.pipeline.get_component("answerer"), LLMAnswerer)
         if key is None:
-            return self.pool.submit(self._answer, cleaned, turns, None, hint, on_queued=on_queued)
+            return self.pool.submit(self._answer, cleaned, turns, on_text if streams else None, hint, on_queued=on_queued)
         cached = self.cache.get(key, cleaned)
         if cached is not None:
             done: Future[Answer] = Future()
@@ -169,11 +181,17 @@ class AnswerService:
         with self._pending_lock:
             running = self._pending.get(key)
             if running is None:
-                running = self.pool.submit(self._answer_and_keep, cleaned, turns, key, hint, on_queued=on_queued)
-                self._pending[key] = running
-                running.add_done_callback(lambda _: self._forget_pending(key))
-                return running
-        return _asked_as(running, cleaned)
+                # An LLM answer always streams into its shared text, so a student who joins later sees it too.
+                text = _SharedText([on_text] if on_text is not None else [])
+                future = self.pool.submit(
+                    self._answer_and_keep, cleaned, turns, key, hint, text.write if streams else None, on_queued=on_queued
+                )
+                self._pending[key] = _InFlight(future, text)
+                future.add_done_callback(lambda _: self._forget_pending(key))
+                return future
+        if on_text is not None and streams:  # outside the service's lock: catching up may be a slow front-door call
+            running.text.join(on_text)
+        return _asked_as(running.future, cleaned)
 
     def queue_depth(self) -> int:
         """Questions waiting for a free worker of the answer pool right now."""
@@ -183,8 +201,10 @@ class AnswerService:
         """Stop the answer pool: questions not started are cancelled, those being answered finish."""
         self.pool.shutdown(wait=False)
 
-    def _answer_and_keep(self, question: str, history: list[Turn], key: str, hint: str | None = None) -> Answer:
-        answer = self._answer(question, history, None, hint)
+    def _answer_and_keep(
+        self, question: str, history: list[Turn], key: str, hint: str | None = None, on_text: Callable[[str], None] | None = None
+    ) -> Answer:
+        answer = self._answer(question, history, on_text, hint)
         self.cache.put(key, answer)
         return answer
 
@@ -211,6 +231,50 @@ class AnswerService:
                 self.pipeline.get_component("bm25_retriever").run(query="warm up")
         except Exception as error:
             logger.warning("could not prepare the search before the first question: %s", error)
+
+
+class _SharedText:
+    """The text of one answer being written, passed on to every student waiting for that answer.
+
+    Deltas reach each listener in order; one who joins late first gets the text so far in one
+    piece. A listener that raises is logged and skipped: one student's broken message must not
+    stop the answer, nor the stream of the others.
+    """
+
+    def __init__(self, listeners: list[Callable[[str], None]]) -> None:
+        self._lock = threading.Lock()  # held while telling: a late joiner's catch-up never interleaves with a delta
+        self._parts: list[str] = []
+        self._listeners = listeners
+
+    def write(self, delta: str) -> None:
+        """A delta of the answer, for everyone listening now (and remembered for those who join later)."""
+        with self._lock:
+            self._parts.append(delta)
+            for listener in self._listeners:
+                _tell(listener, delta)
+
+    def join(self, listener: Callable[[str], None]) -> None:
+        """Add ``listener``: the text written so far at once, then every later delta."""
+        with self._lock:
+            so_far = "".join(self._parts)
+            if so_far:
+                _tell(listener, so_far)
+            self._listeners.append(listener)
+
+
+def _tell(listener: Callable[[str], None], text: str) -> None:
+    try:
+        listener(text)
+    except Exception:
+        logger.exception("a listener of a streamed answer failed; the answer goes on")
+
+
+@dataclass
+class _InFlight:
+    """An answer being computed for one cache key: its Future, and its text as it is written."""
+
+    future: Future[Answer]
+    text: _SharedText
 
 
 def _failed(error: BaseException) -> Future[Answer]:

@@ -4,16 +4,16 @@ The Slack listener only starts what the student sees (reaction, stream or placeh
 the question to this pool; the answer comes back as a future. When the AnswerService has its own
 pool (``AnswerService.submit``) that one is used, so every front door shares one queue; otherwise a
 local pool of ``COURSE_TA_SLACK_ANSWER_CONCURRENCY`` workers runs ``answer_stream``. Either way a
-question that has to wait is told how many are ahead of it (``on_queued``), at once.
+question that has to wait is told how many are ahead of it (``on_queued``), at once, and an LLM
+answer's text reaches ``on_text`` while the model writes it (the shared pool streams it to every
+student asking the same question at once).
 """
 
 from __future__ import annotations
 
-import inspect
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
 
 from bot.answering.service import AnswerService
 from pipelines.domain import Answer, Turn
@@ -31,7 +31,6 @@ class AnswerJobs:
         self.workers = workers
         submit = getattr(service, "submit", None)
         self._shared: Callable[..., Future[Answer]] | None = submit if callable(submit) else None
-        self._shared_takes_text = self._shared is not None and _accepts(self._shared, "on_text")
         self._local = None if self._shared else ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack-answer")
         self._lock = threading.Lock()
         self._active = 0  # local jobs submitted and not finished (running + waiting)
@@ -52,12 +51,8 @@ class AnswerJobs:
     ) -> Future[Answer]:
         """Queue ``question``; ``on_start`` runs when its answer work begins (after any wait); ``hint`` as in ``AnswerService.answer``."""
         if self._shared is not None:
-            kwargs: dict[str, Any] = {"on_queued": on_queued}
-            if hint:
-                kwargs["hint"] = hint
-            if self._shared_takes_text:
-                kwargs["on_text"] = _first_calls(on_start, on_text)
-            return self._shared(question, list(history), **kwargs)
+            # The shared pool has no start hook: the first delta of text says the answer is under way.
+            return self._shared(question, list(history), on_queued=on_queued, hint=hint, on_text=_first_calls(on_start, on_text))
         assert self._local is not None
         with self._lock:
             ahead = self._active - self.workers
@@ -98,14 +93,6 @@ class AnswerJobs:
         """Stop the local pool (``wait``: after the answers already submitted)."""
         if self._local is not None:
             self._local.shutdown(wait=wait)
-
-
-def _accepts(function: Callable[..., Any], name: str) -> bool:
-    try:
-        parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
 
 
 def _first_calls(on_start: OnStart, on_text: OnText) -> OnText:

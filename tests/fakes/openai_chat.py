@@ -4,11 +4,14 @@ The real ``openai`` client talks to it over HTTP on 127.0.0.1 (random port). A t
 ``responder(request_json) -> Reply`` that decides what the "model" says, how slow it is, and which
 HTTP status it answers; every request body is recorded for assertions. Streaming replies are
 server-sent events exactly as OpenAI sends them: ``data: {chunk}\\n\\n`` … ``data: [DONE]\\n\\n``.
+A streamed reply can stop half-way (``hold_after`` characters sent) until the test sets ``hold``,
+so "while the model is still writing" is a state a test reaches deterministically.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +30,8 @@ class Reply:
     prompt_tokens: int | None = None  # None: counted as words of the prompt
     completion_tokens: int | None = None
     error: str = ""
+    hold_after: int = 0  # streamed replies: send this many characters, then wait for ``hold`` before the rest
+    hold: threading.Event | None = None
 
 
 Responder = Callable[[dict[str, Any]], Reply]
@@ -72,7 +77,7 @@ class ChatServer(LocalHTTPServer):
                 }
                 usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
                 if body.get("stream"):
-                    self._stream(body, reply.text, usage)
+                    self._stream(body, reply, usage)
                 else:
                     self._json(
                         200,
@@ -96,7 +101,8 @@ class ChatServer(LocalHTTPServer):
                 self.end_headers()
                 self.wfile.write(data)
 
-            def _stream(self, body: dict[str, Any], text: str, usage: dict[str, int]) -> None:
+            def _stream(self, body: dict[str, Any], reply: Reply, usage: dict[str, int]) -> None:
+                text = reply.text
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Cache-Control", "no-cache")
@@ -111,9 +117,14 @@ class ChatServer(LocalHTTPServer):
                     events.append(
                         {**base, "choices": [], "usage": {**usage, "total_tokens": usage["prompt_tokens"] + usage["completion_tokens"]}}
                     )
+                sent = 0
                 for event in events:
                     self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
                     self.wfile.flush()
+                    if reply.hold is not None and sent < reply.hold_after:
+                        sent += len(next((c["delta"].get("content") or "" for c in event["choices"]), ""))
+                        if sent >= reply.hold_after:
+                            reply.hold.wait(120)  # a test that never releases fails instead of hanging
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
                 self.close_connection = True
