@@ -1,4 +1,8 @@
-"""``course-ta schedule``: run the freshness scheduler (one per course) in the foreground until SIGINT/SIGTERM."""
+"""``course-ta schedule``: run the freshness scheduler (one per course) in the foreground until SIGINT/SIGTERM.
+
+Each course's scheduler first records the ``sources`` its entry in the courses file lists (checked as
+``add-source`` checks them), so listing a source there is enough for it to be followed.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ import signal
 import sys
 import threading
 
-from pipelines.courses.catalog import CourseError
+from pipelines.courses.catalog import Course, CourseError
 from pipelines.courses.course_settings import catalog_of, settings_for
+from pipelines.courses.course_sources import follow_listed_sources
 from pipelines.freshness.scheduler import FreshnessScheduler
 from pipelines.settings import Settings, SettingsError, load_settings
 
@@ -25,8 +30,7 @@ def run(args: argparse.Namespace) -> int:
     base = load_settings(deployment=True)
     logging.getLogger("pipelines").setLevel(logging.INFO)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    # One scheduler per course (each syncs its own sources into its own index); `--course` runs one.
-    schedulers = [FreshnessScheduler(settings) for settings in _course_settings(base)]
+    schedulers = _schedulers(base)
     stop = threading.Event()
 
     def request_stop(signum: int, frame: object) -> None:
@@ -50,13 +54,30 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _course_settings(base: Settings) -> list[Settings]:
-    """The settings of every course to schedule: the one named by ``--course``, else all of them."""
+def _schedulers(base: Settings) -> list[FreshnessScheduler]:
+    """One scheduler per course (each syncs its own sources into its own index; ``--course`` runs one), not started yet.
+
+    Each course's listed sources are recorded in its ledger first, so its first poll jobs include them.
+    """
+    schedulers = []
+    for course, settings in _scheduled_courses(base):
+        scheduler = FreshnessScheduler(settings)
+        if course is not None:
+            follow_listed_sources(course, scheduler.runner.ledger, base.courses_path)
+        schedulers.append(scheduler)
+    return schedulers
+
+
+def _scheduled_courses(base: Settings) -> list[tuple[Course | None, Settings]]:
+    """Every course to schedule with its settings: the one named by ``--course``, else all that are not paused.
+
+    The course is None for a deployment without a courses file (nothing is listed to follow).
+    """
     try:
         catalog = catalog_of(base)
         if not catalog.explicit:
-            return [base]
+            return [(None, base)]
         courses = [catalog.get(base.course)] if base.course else catalog.courses
     except CourseError as error:
         raise SettingsError(str(error)) from None
-    return [settings_for(base, course) for course in courses if not course.paused]
+    return [(course, settings_for(base, course)) for course in courses if not course.paused]

@@ -136,6 +136,7 @@ class ServiceRunner:
 
     def _start_scheduler(self) -> None:
         from pipelines.courses.course_settings import catalog_of, settings_for
+        from pipelines.courses.course_sources import follow_listed_sources
         from pipelines.freshness.scheduler import FreshnessScheduler
 
         catalog = catalog_of(self.settings)
@@ -143,6 +144,8 @@ class ServiceRunner:
         for course in catalog.courses:
             settings = settings_for(self.settings, course) if catalog.explicit else self.settings
             scheduler = FreshnessScheduler(settings)
+            if catalog.explicit:  # the sources the courses file lists for the course are followed like added ones
+                follow_listed_sources(course, scheduler.runner.ledger, catalog.path)
             scheduler.start()
             name = f"scheduler:{course.id}" if catalog.explicit else "scheduler"
             self.state.add_check(name, _scheduler_check(scheduler))

@@ -31,6 +31,7 @@ from bot.slack.blocks import FEEDBACK_ACTION, FEEDBACK_DOWN, FEEDBACK_UP, feedba
 from bot.slack.escalation import register as register_escalation
 from bot.slack.flow import AnswerFlow
 from bot.slack.triage import Triage, Triager
+from pipelines.courses.catalog import CourseCatalog
 from pipelines.settings import Settings, SettingsError
 from voice.render import VoiceRenderer, get_renderer
 
@@ -103,20 +104,27 @@ def create_slack_bot(
         renderer = get_renderer(settings)
     desk = desk or CourseDesk.for_front_door(settings, service)
     flow = AnswerFlow(settings, desk.default_service(), log, renderer, desk)
-    courses = desk.catalog.courses if desk.catalog.explicit else []
-    course_channels = {channel for course in courses for channel in course.slack_channels + course.policy.answer_without_mention}
-    allowed = set(settings.slack_channel_ids) | course_channels if settings.slack_channel_ids else set()
-    triager = Triager(
-        log,
-        ChannelAllowList(allowed, settings.slack_allow_dms),
-        RateLimiter(settings.slack_rate_limit, settings.slack_rate_window_s),
-        SeenEvents(),
-        frozenset(channel for course in courses for channel in course.policy.answer_without_mention),
-    )
+    allow, question_channels = _course_guards(settings, desk.catalog)
+    triager = Triager(log, allow, RateLimiter(settings.slack_rate_limit, settings.slack_rate_window_s), SeenEvents(), question_channels)
+
+    def follow(catalog: CourseCatalog) -> None:  # an edited courses file reaches the guards as well as the routing
+        triager.allow, triager.question_channels = _course_guards(settings, catalog)
+
+    desk.on_change(follow)
     bot = SlackBot(app, flow, log, triager, settings, executor, PromptBook(settings))
     register_escalation(app, settings, log, desk.catalog)  # first: a TA's reply in a TA-channel thread is not a student question
     _register(bot)
     return bot
+
+
+def _course_guards(settings: Settings, catalog: CourseCatalog) -> tuple[ChannelAllowList, frozenset[str]]:
+    """Where the bot answers (an allow-list also admits every course's channels) and the channels answered without a mention."""
+    courses = catalog.courses if catalog.explicit else []
+    course_channels = {channel for course in courses for channel in course.slack_channels + course.policy.answer_without_mention}
+    allowed = set(settings.slack_channel_ids) | course_channels if settings.slack_channel_ids else set()
+    return ChannelAllowList(allowed, settings.slack_allow_dms), frozenset(
+        c for course in courses for c in course.policy.answer_without_mention
+    )
 
 
 def _register(bot: SlackBot) -> None:
@@ -125,6 +133,7 @@ def _register(bot: SlackBot) -> None:
     def triage(body: dict[str, Any], context: BoltContext, request: BoltRequest, next: Callable[[], Any]) -> Any:
         retries = request.headers.get("x-slack-retry-num")
         retry = retries[0] if retries else None
+        bot.flow.desk.refresh()  # a due look at the courses file first: its channels decide the triage too
         context[TRIAGE_KEY] = bot.triager.triage(body, context.bot_user_id, retry)
         return next()
 

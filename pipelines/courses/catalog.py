@@ -10,6 +10,7 @@ only ever search that course's documents. Without a file the deployment is one i
 from __future__ import annotations
 
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,11 +33,20 @@ class CourseError(ValueError):
 
 
 def _slack_channels(values: list[str]) -> list[str]:
-    return [SLACK_CHANNEL(value) for value in values]
+    return list(dict.fromkeys(SLACK_CHANNEL(value) for value in values))  # a channel named twice is one channel
 
 
 def _discord_ids(values: list[str]) -> list[str]:
-    return [discord_id(str(value)) for value in values]
+    return list(dict.fromkeys(discord_id(str(value)) for value in values))
+
+
+def _one_line_title(value: str) -> str:
+    """A title is printed in lists and replies: blank or multi-line titles would break them."""
+    if not value.strip():
+        raise ValueError("a title must not be blank")
+    if any(unicodedata.category(character) in ("Cc", "Zl", "Zp") for character in value):
+        raise ValueError("a title is one line of text (no line breaks, tabs or control characters)")
+    return value
 
 
 class AnswerPolicy(BaseModel):
@@ -64,7 +74,7 @@ class Course(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: Annotated[str, AfterValidator(COURSE_ID)]
-    title: str = Field(min_length=1, max_length=200)
+    title: Annotated[str, AfterValidator(_one_line_title)] = Field(min_length=1, max_length=200)
     sources: list[str] = Field(default_factory=list)
     slack_channels: Annotated[list[str], AfterValidator(_slack_channels)] = Field(default_factory=list)
     discord_guilds: Annotated[list[str], AfterValidator(_discord_ids)] = Field(default_factory=list)
@@ -119,7 +129,11 @@ def load_catalog(path: Path | None) -> CourseCatalog:
     """The courses in ``path`` (TOML, ``[[course]]`` tables), or the implicit catalog when ``path`` is None or absent."""
     if path is None or not path.exists():
         return implicit_catalog()
-    text = read_courses_text(path)
+    return parse_catalog(read_courses_text(path), path)
+
+
+def parse_catalog(text: str, path: Path) -> CourseCatalog:
+    """The courses in ``text``, the contents of the courses file ``path``; :class:`CourseError` as one line naming the file."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -140,7 +154,7 @@ def read_courses_text(path: Path) -> str:
     if len(data) > MAX_COURSES_FILE_BYTES:
         size = _size(path)
         raise CourseError(
-            f"{path}: the courses file is {size}, over the {MAX_COURSES_FILE_BYTES // (1 << 20)} MiB limit; "
+            f"{path}: the courses file is {size}, over the 1 MiB limit ({MAX_COURSES_FILE_BYTES:,} bytes); "
             "it should hold a few [[course]] tables (is this the right file?)"
         )
     try:
@@ -151,7 +165,7 @@ def read_courses_text(path: Path) -> str:
 
 def _size(path: Path) -> str:
     try:
-        return f"{path.stat().st_size / (1 << 20):.1f} MiB"
+        return f"{path.stat().st_size:,} bytes"
     except OSError:
         return "larger than that"
 
@@ -163,9 +177,19 @@ def _validated(raw: dict[str, Any], path: Path) -> CourseCatalog:
     tables = raw.get("course", [])
     if not isinstance(tables, list) or not tables:
         raise CourseError(f"{path}: no [[course]] table; add one per course (id, title, sources, channels)")
-    courses = [validated_course(table, f"{path}: course #{number}") for number, table in enumerate(tables, start=1)]
+    courses = [validated_course(table, _where(path, number, table)) for number, table in enumerate(tables, start=1)]
     check_unique(courses, path)
     return CourseCatalog(courses=courses, path=path)
+
+
+def _where(path: Path, number: int, table: Any) -> str:
+    """``path: course 'nlp' ([[course]] #2)`` when the table names its id, else ``path: course #2``."""
+    identifier = table.get("id") if isinstance(table, dict) else None
+    return (
+        f"{path}: course {identifier!r} ([[course]] #{number})"
+        if isinstance(identifier, str) and identifier
+        else f"{path}: course #{number}"
+    )
 
 
 def validated_course(fields: Any, where: str) -> Course:
@@ -191,17 +215,32 @@ def validation_problems(error: ValidationError) -> str:
 
 
 def check_unique(courses: list[Course], path: Path | None) -> None:
-    """A course id, a Slack channel or a Discord channel/guild may belong to one course only."""
+    """A course id, a Slack channel or a Discord channel/guild may belong to one course only; TA channels are not students'."""
+    positions: dict[str, int] = {}
+    for number, course in enumerate(courses, start=1):
+        if course.id in positions:
+            raise CourseError(f"{path}: course id {course.id!r} is defined twice ([[course]] #{positions[course.id]} and #{number})")
+        positions[course.id] = number
     seen: dict[tuple[str, str], str] = {}
     for course in courses:
-        keys = [("course id", course.id)]
-        keys += [("Slack channel", channel) for channel in course.slack_channels + course.policy.answer_without_mention]
+        keys = [("Slack channel", channel) for channel in course.slack_channels + course.policy.answer_without_mention]
         keys += [("Discord channel", channel) for channel in course.discord_channels + course.policy.answer_without_mention_discord]
         keys += [("Discord server", guild) for guild in course.discord_guilds]
         for key in dict.fromkeys(keys):
             if key in seen:
                 raise CourseError(f"{path}: {key[0]} {key[1]} is in both course {seen[key]!r} and {course.id!r}")
             seen[key] = course.id
+    for course in courses:  # escalations quote a student's question and name them: they must not land where students read
+        for field, kind, channel in (
+            ("ta_slack_channel", "Slack channel", course.ta_slack_channel),
+            ("ta_discord_channel", "Discord channel", course.ta_discord_channel),
+        ):
+            owner = seen.get((kind, channel)) if channel else None
+            if owner is not None:
+                whose = "this course" if owner == course.id else f"course {owner!r}"
+                raise CourseError(
+                    f"{path}: course {course.id!r}: {field} {channel} is a student channel of {whose}; escalations would be posted to students"
+                )
 
 
 def save_catalog(catalog: CourseCatalog, path: Path) -> None:
@@ -215,4 +254,9 @@ def save_catalog(catalog: CourseCatalog, path: Path) -> None:
         text = edit_tables(existing, "course", catalog.courses)
     except TomlEditError as error:
         raise CourseError(f"{path}: {error}") from None
+    size = len(text.encode("utf-8"))
+    if size > MAX_COURSES_FILE_BYTES:  # written, it would make every command refuse the file
+        raise CourseError(
+            f"{path}: the edit would make the courses file {size:,} bytes, over the 1 MiB limit ({MAX_COURSES_FILE_BYTES:,} bytes); nothing written"
+        )
     write_atomically(path, text)

@@ -10,11 +10,11 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines.courses.catalog import Course
+from pipelines.sqlite_file import SqliteFile
 
 # One file per deployment (not per course): every course's budget is kept where every process looks.
 LIMITS_FILE = "course_limits.sqlite"
@@ -40,7 +40,8 @@ class CourseLimits:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
+        self._file = SqliteFile(path, _prepare_limits)
+        self._lock = threading.Lock()  # guards the in-memory question rates
         self._recent: dict[str, deque[float]] = {}
         self._now = time.monotonic
 
@@ -76,7 +77,7 @@ class CourseLimits:
         """Add ``tokens`` to what ``course_id`` spent on ``day`` (today by default)."""
         if tokens <= 0:
             return
-        with self._lock, closing(self._connect()) as db, db:
+        with self._file.connect() as db:
             db.execute(
                 "INSERT INTO llm_spend (course, day, tokens) VALUES (?, ?, ?) "
                 "ON CONFLICT(course, day) DO UPDATE SET tokens = tokens + excluded.tokens",
@@ -87,12 +88,10 @@ class CourseLimits:
         """Tokens ``course_id`` spent on ``day`` (today by default)."""
         if not self.path.exists():
             return 0
-        with self._lock, closing(self._connect()) as db:
+        with self._file.connect() as db:
             row = db.execute("SELECT tokens FROM llm_spend WHERE course = ? AND day = ?", (course_id, day or utc_day())).fetchone()
         return int(row[0]) if row else 0
 
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=30)
-        db.execute("CREATE TABLE IF NOT EXISTS llm_spend (course TEXT, day TEXT, tokens INTEGER, PRIMARY KEY (course, day))")
-        return db
+
+def _prepare_limits(db: sqlite3.Connection) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS llm_spend (course TEXT, day TEXT, tokens INTEGER, PRIMARY KEY (course, day))")

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import threading
 import time
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.courses.catalog import Course, CourseCatalog
+from pipelines.sqlite_file import SqliteFile
 
 # "[nlp] question", "nlp: question" or "course nlp question" at the start of a DM picks the course.
 _PREFIX = re.compile(r"^\s*(?:\[(?P<a>[a-z0-9-]{1,32})\]|(?P<b>[a-z0-9-]{1,32}):|course[ =:]+(?P<c>[a-z0-9-]{1,32})\b)\s*", re.I)
@@ -38,7 +37,7 @@ class CourseRouter:
     def __init__(self, catalog: CourseCatalog, memory_path: Path | None = None) -> None:
         self.catalog = catalog
         self.memory_path = memory_path
-        self._lock = threading.Lock()
+        self._memory = SqliteFile(memory_path, _prepare_memory) if memory_path is not None else None
         self._slack = {channel: course for course in catalog.courses for channel in course.slack_channels}
         self._slack.update({channel: course for course in catalog.courses for channel in course.policy.answer_without_mention})
         self._discord_channels = {channel: course for course in catalog.courses for channel in course.discord_channels}
@@ -103,29 +102,26 @@ class CourseRouter:
 
     def remember(self, student: str, course_id: str) -> None:
         """Keep ``course_id`` as this student's last course (for their next DM)."""
-        if self.memory_path is None:
+        if self._memory is None:
             return
-        with self._lock, closing(self._connect()) as db, db:
+        with self._memory.connect() as db:
             db.execute("INSERT OR REPLACE INTO last_course (student, course, at) VALUES (?, ?, ?)", (student, course_id, time.time()))
 
     def recall(self, student: str) -> str | None:
         """This student's last course, if any."""
-        if self.memory_path is None or not self.memory_path.exists():
+        if self._memory is None or not self._memory.path.exists():
             return None
-        with self._lock, closing(self._connect()) as db:
+        with self._memory.connect() as db:
             row = db.execute("SELECT course FROM last_course WHERE student = ?", (student,)).fetchone()
         return str(row[0]) if row else None
 
     def forget(self, student: str) -> int:
         """Remove what is remembered about ``student`` (privacy); returns rows deleted."""
-        if self.memory_path is None or not self.memory_path.exists():
+        if self._memory is None or not self._memory.path.exists():
             return 0
-        with self._lock, closing(self._connect()) as db, db:
+        with self._memory.connect() as db:
             return db.execute("DELETE FROM last_course WHERE student = ?", (student,)).rowcount
 
-    def _connect(self) -> sqlite3.Connection:
-        assert self.memory_path is not None
-        self.memory_path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.memory_path)
-        db.execute("CREATE TABLE IF NOT EXISTS last_course (student TEXT PRIMARY KEY, course TEXT NOT NULL, at REAL NOT NULL)")
-        return db
+
+def _prepare_memory(db: sqlite3.Connection) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS last_course (student TEXT PRIMARY KEY, course TEXT NOT NULL, at REAL NOT NULL)")

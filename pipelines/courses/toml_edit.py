@@ -4,7 +4,9 @@ Instructors annotate ``courses.toml`` (why a threshold was tuned, who asked for 
 under review. Re-serialising the whole file would drop those comments and reorder keys, so edits go
 through tomlkit's document model: a table that did not change is left byte-for-byte, a changed value
 keeps its line's comment, and new tables are appended at the end. Writes are atomic (a temporary file
-in the same folder, then ``os.replace``), so a reader never sees half a file.
+in the same folder, then ``os.replace``), so a reader never sees half a file; a symlinked file keeps its
+link and its target is replaced. Editors that read, change and write the file take turns under
+:func:`edit_lock`, so two commands run at once both land instead of the later one undoing the earlier.
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Mapping, MutableMapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import tomlkit
+from filelock import FileLock, Timeout
 from pydantic import BaseModel, ValidationError
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT, Array, InlineTable, Table
@@ -25,8 +30,16 @@ from tomlkit.items import AoT, Array, InlineTable, Table
 NEW_FILE_HEADER = "Courses of this deployment: one [[course]] table each (see docs/instructors.md, 'Several courses')."
 
 
+# An edit holds the lock for milliseconds; one held this long belongs to a process that is stuck.
+EDIT_LOCK_TIMEOUT_S = 60.0
+
+
 class TomlEditError(ValueError):
     """The existing file cannot be edited in place (not TOML, or ``key`` is not a list of tables)."""
+
+
+class TomlEditBusyError(TomlEditError):
+    """Another process has held the file's edit lock for longer than an edit takes."""
 
 
 def edit_tables(text: str | None, key: str, models: Sequence[BaseModel], id_field: str = "id") -> str:
@@ -147,8 +160,68 @@ def _table(values: Mapping[str, Any], inline: bool) -> Table | InlineTable:
     return table
 
 
+def real_path(path: Path) -> Path:
+    """The file ``path`` names once symlinks are followed: the one to lock and replace, so a link stays a link."""
+    return Path(os.path.realpath(path))
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file beside the (symlink-resolved) file, shared by every name that leads to it."""
+    target = real_path(path)
+    return target.parent / f".{target.name}.lock"
+
+
+# flock excludes other open files, threads of this process included; this lock makes them queue instead of polling.
+_THREADS = threading.Lock()
+
+
+def _write_pid(descriptor: int) -> None:
+    os.ftruncate(descriptor, 0)
+    os.pwrite(descriptor, f"{os.getpid()}\n".encode("ascii"), 0)
+
+
+@contextmanager
+def edit_lock(path: Path, timeout: float = EDIT_LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Hold the file's inter-process edit lock for the body: read the file, change it and write it inside.
+
+    The lock is an OS file lock (``filelock``) on a hidden file beside the target (it stays, empty but
+    for the holder's pid, because removing it would let two editors lock different files); the kernel
+    releases it when its holder dies. Raises :class:`TomlEditBusyError` after ``timeout`` seconds.
+    """
+    lock_file = lock_path(path)
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    if not _THREADS.acquire(timeout=timeout):
+        raise TomlEditBusyError(f"another edit of {real_path(path)} in this process has run for over {timeout:.0f}s")
+    try:
+        lock = FileLock(lock_file, thread_local=False, preserve_lock_file=True, on_acquired=_write_pid)
+        try:
+            lock.acquire(timeout=timeout)
+        except Timeout:
+            raise TomlEditBusyError(
+                f"another command (pid {_holder(lock_file)}) has been editing {real_path(path)} for over {timeout:.0f}s; "
+                "try again when it is done"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+    finally:
+        _THREADS.release()
+
+
+def _holder(lock_file: Path) -> str:
+    try:
+        return lock_file.read_text(encoding="ascii").strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
 def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one step, keeping the file's permissions (new files: 0644)."""
+    """Replace the file ``path`` names with ``text`` in one step, keeping its permissions (new files: 0644).
+
+    A symlink is followed and its target replaced, so the link (often into a reviewed checkout) survives.
+    """
+    path = real_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -17,8 +17,9 @@ def data_dir() -> Path:
     return Path(os.environ["COURSE_TA_DATA_DIR"])
 
 
-def test_add_writes_a_validated_course_and_refuses_duplicates(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["course", "add", "nlp", "--title", "NLP", "--slack-channel", "C0NLP", "--source", "/lectures/nlp"]) == 0
+def test_add_writes_a_validated_course_and_refuses_duplicates(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "lectures").mkdir()
+    assert main(["course", "add", "nlp", "--title", "NLP", "--slack-channel", "C0NLP", "--source", str(tmp_path / "lectures")]) == 0
     assert main(["course", "add", "vision", "--title", "Vision", "--discord-guild", "222222222222222222"]) == 0
     catalog = load_catalog(data_dir() / "courses.toml")
     assert catalog.ids() == ["nlp", "vision"]
@@ -60,17 +61,17 @@ def test_commands_need_a_course_when_there_are_several(capsys: pytest.CaptureFix
 
 
 def test_schedule_runs_one_scheduler_per_active_course() -> None:
-    from bot.cli.schedule import _course_settings
+    from bot.cli.schedule import _scheduled_courses
     from pipelines.settings import load_settings
 
     main(["course", "add", "nlp", "--title", "NLP"])
     main(["course", "add", "vision", "--title", "Vision"])
     main(["course", "add", "art", "--title", "Art"])
     main(["course", "pause", "art"])
-    scheduled = _course_settings(load_settings(deployment=True))
-    assert [s.data_dir for s in scheduled] == [data_dir() / "courses" / "nlp", data_dir() / "courses" / "vision"]
-    one = _course_settings(load_settings(deployment=True, course="vision"))
-    assert [s.ledger_path for s in one] == [data_dir() / "courses" / "vision" / "ledger.sqlite"]
+    scheduled = _scheduled_courses(load_settings(deployment=True))
+    assert [s.data_dir for _, s in scheduled] == [data_dir() / "courses" / "nlp", data_dir() / "courses" / "vision"]
+    one = _scheduled_courses(load_settings(deployment=True, course="vision"))
+    assert [s.ledger_path for _, s in one] == [data_dir() / "courses" / "vision" / "ledger.sqlite"]
 
 
 def test_a_courses_file_that_is_named_must_exist(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -202,3 +203,172 @@ def test_status_without_a_courses_file_has_no_course_lines(capsys: pytest.Captur
     assert main(["status"]) == 0
     out = capsys.readouterr().out
     assert "data dir:" in out and "course:" not in out and "limits:" not in out
+
+
+def test_parallel_adds_and_pauses_all_land(capsys: pytest.CaptureFixture[str]) -> None:
+    import threading
+
+    main(["course", "add", "base", "--title", "Base"])
+    codes: list[int] = []
+    commands = [["course", "add", f"c{n}", "--title", f"Course {n}"] for n in range(6)] + [["course", "pause", "base"]]
+    threads = [threading.Thread(target=lambda c=command: codes.append(main(c))) for command in commands]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert codes == [0] * len(commands)
+    catalog = load_catalog(data_dir() / "courses.toml")
+    assert sorted(catalog.ids()) == ["base", "c0", "c1", "c2", "c3", "c4", "c5"]
+    assert catalog.get("base").paused
+
+
+def test_an_add_waits_for_the_edit_lock_and_keeps_the_edit_made_meanwhile(capsys: pytest.CaptureFixture[str]) -> None:
+    import threading
+
+    from pipelines.courses.toml_edit import edit_lock
+
+    path = data_dir() / "courses.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('[[course]]\nid = "nlp"\ntitle = "NLP"\n', encoding="utf-8")
+    codes: list[int] = []
+    with edit_lock(path):
+        adder = threading.Thread(target=lambda: codes.append(main(["course", "add", "art", "--title", "Art"])))
+        adder.start()
+        adder.join(timeout=3)
+        assert adder.is_alive() and codes == []  # it waits for the lock rather than writing what it read
+        with path.open("a", encoding="utf-8") as stream:  # another editor's change, made while holding the lock
+            stream.write('\n[[course]]\nid = "vision"\ntitle = "Vision"\n')
+    adder.join(timeout=60)
+    assert codes == [0]
+    assert load_catalog(path).ids() == ["nlp", "vision", "art"]
+
+
+def test_an_add_that_would_pass_the_size_cap_is_refused_and_writes_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines.courses.catalog import MAX_COURSES_FILE_BYTES
+
+    path = data_dir() / "courses.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = '[[course]]\nid = "nlp"\ntitle = "NLP"\n'
+    original = body + "#" * (MAX_COURSES_FILE_BYTES - len(body) - 20) + "\n"
+    path.write_text(original, encoding="utf-8")
+    assert main(["course", "add", "art", "--title", "Art History"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(path) in err and f"{MAX_COURSES_FILE_BYTES:,} bytes" in err, err
+    assert path.read_text(encoding="utf-8") == original
+    assert main(["course", "list"]) == 0  # the file still loads: every command keeps working
+
+
+def test_the_size_refusal_gives_exact_sizes(capsys: pytest.CaptureFixture[str]) -> None:
+    path = data_dir() / "courses.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('[[course]]\nid = "nlp"\ntitle = "NLP"\n' + "#" * (1 << 20) + "\n", encoding="utf-8")
+    assert main(["course", "list"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path.stat().st_size:,} bytes" in err and "1,048,576 bytes" in err and "1.0 MiB" not in err, err
+
+
+def test_a_symlinked_courses_file_stays_a_link(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    real = data_dir() / "reviewed" / "real.toml"
+    real.parent.mkdir(parents=True)
+    real.write_text('[[course]]\nid = "nlp"\ntitle = "NLP"\n', encoding="utf-8")
+    link = data_dir() / "link.toml"
+    link.symlink_to(real)
+    monkeypatch.setenv("COURSE_TA_COURSES_FILE", str(link))
+    assert main(["course", "pause", "nlp"]) == 0
+    assert main(["course", "add", "art", "--title", "Art"]) == 0
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert load_catalog(real).ids() == ["nlp", "art"] and load_catalog(real).get("nlp").paused
+    assert sorted(p.name for p in real.parent.iterdir() if not p.name.endswith(".lock")) == ["real.toml"]
+
+
+@pytest.mark.parametrize(
+    ("source", "secret"),
+    [
+        ("https://user:s3cret@www.youtube.com/@course", "s3cret"),
+        ("https://user:s3cret@host.example/x", "s3cret"),
+        ("user:s3cret@www.youtube.com/@course", "s3cret"),
+        ("file:///etc/passwd", None),
+        ("https://example.com/lectures", None),
+    ],
+)
+def test_add_refuses_sources_that_add_source_refuses_without_echoing_passwords(
+    capsys: pytest.CaptureFixture[str], source: str, secret: str | None
+) -> None:
+    assert main(["add-source", source]) == 2  # what add-source says of it
+    capsys.readouterr()
+    assert main(["course", "add", "nlp", "--title", "NLP", "--source", source]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("course-ta: ") and captured.err.count("\n") == 1, captured.err
+    if secret:
+        assert secret not in captured.err + captured.out
+    assert not (data_dir() / "courses.toml").exists()
+
+
+def test_add_records_a_source_the_way_add_source_does(tmp_path: Path) -> None:
+    folder = tmp_path / "lectures"
+    folder.mkdir()
+    url = "https://www.youtube.com/@course"
+    assert main(["course", "add", "nlp", "--title", "NLP", "--source", url, "--source", str(folder), "--source", url]) == 0
+    assert load_catalog(data_dir() / "courses.toml").get("nlp").sources == [url, str(folder.resolve())]
+
+
+def test_list_shows_the_ta_channels(capsys: pytest.CaptureFixture[str]) -> None:
+    path = data_dir() / "courses.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        '[[course]]\nid = "nlp"\ntitle = "NLP"\nslack_channels = ["C0NLP0001"]\nta_slack_channel = "C0TA00001"\n'
+        'ta_discord_channel = "333333333333333333"\n',
+        encoding="utf-8",
+    )
+    assert main(["course", "list"]) == 0
+    assert "TA:       Slack C0TA00001, Discord 333333333333333333" in capsys.readouterr().out
+
+
+def test_a_ta_channel_that_students_read_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    path = data_dir() / "courses.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        '[[course]]\nid = "nlp"\ntitle = "NLP"\nslack_channels = ["C0NLP0001"]\n'
+        '[[course]]\nid = "vision"\ntitle = "Vision"\nta_slack_channel = "C0NLP0001"\n',
+        encoding="utf-8",
+    )
+    assert main(["course", "list"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(path) in err and "'vision'" in err and "ta_slack_channel" in err, err
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# Courses of the CS department.\n# One table per course.\n"])
+def test_add_starts_an_empty_or_comment_only_file(text: str) -> None:
+    path = data_dir() / "courses.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    assert main(["course", "add", "nlp", "--title", "NLP"]) == 0
+    written = path.read_text(encoding="utf-8")
+    assert written.startswith(text) and load_catalog(path).ids() == ["nlp"]
+
+
+def test_list_and_pause_with_a_named_missing_file_fail_like_status(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = data_dir() / "typo" / "courses.toml"
+    monkeypatch.setenv("COURSE_TA_COURSES_FILE", str(missing))
+    for command in (["course", "list"], ["course", "pause", "nlp"]):
+        assert main(command) == 2, command
+        err = capsys.readouterr().err
+        assert "does not exist" in err and err.count("\n") == 1, err
+    assert not missing.parent.exists()
+
+
+@pytest.mark.parametrize("title", ["line one\nline two", "   ", "tab\there", "a\u2028b"])
+def test_add_refuses_a_title_that_is_not_one_line_of_text(capsys: pytest.CaptureFixture[str], title: str) -> None:
+    assert main(["course", "add", "nlp", "--title", title]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "title" in err, err
+    assert not (data_dir() / "courses.toml").exists()
+
+
+def test_a_channel_given_twice_is_stored_once() -> None:
+    twice = ["--slack-channel", "C0NLP0001"] * 2 + ["--discord-channel", "111111111111111111"] * 2
+    assert main(["course", "add", "nlp", "--title", "NLP", *twice]) == 0
+    table = tomllib.loads((data_dir() / "courses.toml").read_text(encoding="utf-8"))["course"][0]
+    assert table["slack_channels"] == ["C0NLP0001"] and table["discord_channels"] == ["111111111111111111"]

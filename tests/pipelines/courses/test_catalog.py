@@ -61,7 +61,7 @@ def test_two_courses_get_separate_data_dirs_and_indexes(tmp_path: Path) -> None:
         ('[[course]]\nid = "Bad Id"\ntitle = "x"\n', "course id"),
         ('[[course]]\nid = "a"\ntitle = "x"\nslack_channels = ["general"]\n', "Slack channel id"),
         ('[[course]]\nid = "a"\ntitle = "x"\ncolour = "red"\n', "colour"),
-        ('[[course]]\nid = "a"\ntitle = "x"\n[[course]]\nid = "a"\ntitle = "y"\n', "course id a is in both"),
+        ('[[course]]\nid = "a"\ntitle = "x"\n[[course]]\nid = "a"\ntitle = "y"\n', "course id 'a' is defined twice"),
         (
             '[[course]]\nid = "a"\ntitle = "x"\nslack_channels = ["C0AAA"]\n[[course]]\nid = "b"\ntitle = "y"\nslack_channels = ["C0AAA"]\n',
             "Slack channel C0AAA is in both",
