@@ -14,10 +14,11 @@ from discord import app_commands
 
 from bot.answering.course_desk import CourseDesk
 from bot.answering.service import AnswerService
-from bot.discord import ask, escalation, summary_command, voice_commands
+from bot.discord import ask, escalation, summary_command, ta_replies, voice_commands
 from bot.discord.context import CourseTA, CourseTAClient
 from bot.discord.error_reply import reply_error
 from bot.discord.guards import GuardRejected
+from bot.discord.question_channels import needs_message_content, on_channel_message
 from pipelines.settings import Settings
 from voice.render import VoiceRenderer
 
@@ -27,15 +28,22 @@ FAILURE_MESSAGE = "Something went wrong while handling that command. Please try 
 COMMAND_MODULES = (ask, summary_command, voice_commands, escalation)
 
 
-def bot_intents(follow_ups: bool) -> discord.Intents:
-    """Only what the features use: guilds (channels, permissions), voice states (who sits where),
-    guild messages (replies to answers) and, for follow-ups, the privileged message content."""
+def bot_intents(read_messages: bool) -> discord.Intents:
+    """Only what the features use: guilds (channels, permissions), voice states (who sits where) and, when the bot
+    reads plain messages (follow-ups, question channels, TA replies), guild messages and the privileged message content."""
     intents = discord.Intents.none()
     intents.guilds = True
     intents.voice_states = True
-    intents.guild_messages = follow_ups
-    intents.message_content = follow_ups
+    intents.guild_messages = read_messages
+    intents.message_content = read_messages
     return intents
+
+
+MESSAGE_CONTENT_REFUSED = (
+    "Discord refused the Message Content intent, so the bot runs without reading plain messages: no follow-ups, "
+    "no answers without /ask in question channels, no TA replies from the TA channel (/ask and the buttons work). "
+    "Enable it in the Developer Portal (Bot → Privileged Gateway Intents → Message Content Intent) and restart."
+)
 
 
 class CourseTATree(app_commands.CommandTree[CourseTAClient]):
@@ -81,7 +89,9 @@ class CourseTABot(CourseTAClient):
     """discord.Client with the course-ta commands; ``sync`` decides whether commands are registered at start."""
 
     def __init__(self, ta: CourseTA, *, sync: bool = True) -> None:
-        super().__init__(ta, intents=bot_intents(ta.settings.discord_follow_ups), allowed_mentions=discord.AllowedMentions.none())
+        super().__init__(
+            ta, intents=bot_intents(needs_message_content(ta.settings, ta.desk.catalog)), allowed_mentions=discord.AllowedMentions.none()
+        )
         self.sync_on_start = sync
         self.tree = CourseTATree(self)
         for module in COMMAND_MODULES:
@@ -110,9 +120,25 @@ class CourseTABot(CourseTAClient):
             logger.info("synced %d command(s) globally (may take up to an hour to appear)", len(synced))
         return synced
 
-    async def on_message(self, message: discord.Message) -> None:
-        """Replies to our answers are follow-up questions; a reply that cannot be delivered is logged."""
+    async def connect(self, *, reconnect: bool = True) -> None:
+        """Connect to the gateway; when Discord refuses the Message Content intent, say so in one line and connect without it."""
         try:
+            await super().connect(reconnect=reconnect)
+        except discord.PrivilegedIntentsRequired:
+            if not self._connection._intents.message_content or self.is_closed():
+                raise
+            logger.error("%s", MESSAGE_CONTENT_REFUSED)
+            self._connection._intents.message_content = False
+            await super().connect(reconnect=reconnect)
+
+    async def on_message(self, message: discord.Message) -> None:
+        """A TA's reply to an escalation is relayed; a question in a question channel is answered; replies to our
+        answers are follow-up questions. A reply that cannot be delivered is logged."""
+        try:
+            if await ta_replies.on_ta_message(self.ta, message, self.http):
+                return
+            if await on_channel_message(self.ta, message):
+                return
             await ask.on_follow_up(self.ta, message)
         except discord.HTTPException as error:
             logger.warning("could not answer a follow-up: %s", error)

@@ -6,8 +6,9 @@ set the button is not added. Pressing it records an escalation in the answer log
 bot's answer, the student's channel and message; the course comes from the answer log's row for
 that message, or from the button itself, which names the course of the answer it sits under in a
 deployment with several courses), posts it in the course's TA channel mentioning ``COURSE_TA_CONSOLE_TA_DISCORD_ROLE``
-(only that role is pinged), and tells the student ephemerally. The TA answers from the instructor console, which posts
-the reply in the student's channel as a reply to the answer (``bot/console/relay.py``).
+(only that role is pinged), and tells the student ephemerally. The TA answers by replying to that post (or in a
+thread started from it; :mod:`bot.discord.ta_replies`) or from the instructor console; either way the reply is
+posted in the student's channel as a reply to the answer (``bot/console/relay.py``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def ta_post(question: str, answer: str, student: int, channel: int | None, role:
     head = f"<@&{role}> " if role else ""
     where = f" in <#{channel}>" if channel else ""
     quoted = "\n".join(f"> {line}" for line in question[:600].splitlines() or [""])
-    text = f"{head}<@{student}> asked for a TA{where}:\n{quoted}\n**The bot answered:**\n{answer[:900]}\n_Answer it from the instructor console._"
+    text = f"{head}<@{student}> asked for a TA{where}:\n{quoted}\n**The bot answered:**\n{answer[:900]}\n_Reply to this message (or in its thread) to answer the student, or use the instructor console._"
     return text[:2000]
 
 
