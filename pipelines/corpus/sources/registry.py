@@ -51,30 +51,42 @@ def kind_of(location: str) -> str:
     return LOCAL
 
 
+# What a refusal may echo of a location: never a URL's user name or password, nor a user:password@ prefix
+# typed without a scheme (which reads as a local path).
+_AUTHORITY_USER = re.compile(r"(?<=//)[^/\s@]+@")
+_USER_PASSWORD = re.compile(r"(?<![^/\s])[^/\s@:]+:[^/\s@]*@")
+
+
+def without_credentials(location: str) -> str:
+    """``location`` as it may be shown back: any ``user[:password]@`` in it dropped."""
+    return _USER_PASSWORD.sub("", _AUTHORITY_USER.sub("", location))
+
+
 def check_youtube_location(part: str) -> None:
     """Raise SourceLocationError unless ``part`` is a video id or a YouTube channel, playlist or video URL."""
     if _VIDEO_ID.match(part):
         return
+    shown = without_credentials(part)
     url = part if _URLISH.match(part) else f"https://{part}"
     try:
         parsed = urlsplit(url)
         host = (parsed.hostname or "").lower()
         port = parsed.port  # raises for a port that is not a number in 0-65535
     except ValueError as error:
-        raise SourceLocationError(f"{part} is not a valid web address ({error}); give a YouTube URL or a local folder") from None
+        raise SourceLocationError(f"{shown} is not a valid web address ({error}); give a YouTube URL or a local folder") from None
     if parsed.username is not None or parsed.password is not None:
-        raise SourceLocationError(f"{part.split('@')[-1]} carries a user name or password; YouTube sources take none (leave them out)")
+        raise SourceLocationError(f"{shown} carries a user name or password; YouTube sources take none (leave them out)")
     if port not in (None, 80, 443):
-        raise SourceLocationError(f"{part} names port {port}; YouTube is served on the standard ports (leave the port out)")
+        raise SourceLocationError(f"{shown} names port {port}; YouTube is served on the standard ports (leave the port out)")
     if parsed.scheme.lower() not in ("http", "https"):
-        raise SourceLocationError(f"{part} is not a web address (scheme {parsed.scheme or 'none'}); give a YouTube URL or a local folder")
+        raise SourceLocationError(f"{shown} is not a web address (scheme {parsed.scheme or 'none'}); give a YouTube URL or a local folder")
     if host in _SHORT_HOSTS:
         if re.match(rf"^/{_ID}/?$", parsed.path):
             return
-        raise SourceLocationError(f"{part} is not a youtu.be video link (expected https://youtu.be/<11-character id>)")
+        raise SourceLocationError(f"{shown} is not a youtu.be video link (expected https://youtu.be/<11-character id>)")
     if host not in _YOUTUBE_HOSTS:
         raise SourceLocationError(
-            f"{part} is not a YouTube URL (host {host or 'missing'}); give a youtube.com or youtu.be channel, playlist or video URL, or a local folder"
+            f"{shown} is not a YouTube URL (host {host or 'missing'}); give a youtube.com or youtu.be channel, playlist or video URL, or a local folder"
         )
     query = parse_qs(parsed.query)
     if parsed.path in ("/watch", "/watch/") and any(_VIDEO_ID.match(v) for v in query.get("v", [])):
@@ -84,7 +96,7 @@ def check_youtube_location(part: str) -> None:
     if any(pattern.match(parsed.path) for pattern in _YOUTUBE_PATHS):
         return
     raise SourceLocationError(
-        f"{part} is not a YouTube channel, playlist or video URL "
+        f"{shown} is not a YouTube channel, playlist or video URL "
         "(expected /@handle, /channel/UC…, /playlist?list=…, /watch?v=…, /shorts/…, or youtu.be/…)"
     )
 
@@ -107,9 +119,11 @@ def check_location(parts: list[str]) -> tuple[str, str]:
     location = normalise_location(parts[0])
     path = Path(location)
     if not path.exists():
-        raise SourceLocationError(f"no such folder: {location}")
+        raise SourceLocationError(f"no such folder: {without_credentials(location)}")
     if not path.is_dir():
-        raise SourceLocationError(f"{location} is not a folder (a local source is a folder of recordings and transcripts)")
+        raise SourceLocationError(
+            f"{without_credentials(location)} is not a folder (a local source is a folder of recordings and transcripts)"
+        )
     return LOCAL, location
 
 

@@ -60,3 +60,18 @@ def test_youtube_locations_are_added(location: list[str], capsys: pytest.Capture
 def test_a_folder_is_added(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["add-source", str(tmp_path)]) == 0
     assert "added local source" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "user:hunter22@www.youtube.com/watch?v=dQw4w9WgXcQ",  # no scheme: reads as a local path
+        "https://user:hunter22@www.youtube.com:99999/watch?v=dQw4w9WgXcQ",  # refused for its port
+        "https://user:hunter22@vimeo.com/123",  # refused for its host
+        "https://hunter22@www.youtube.com/@chan",  # a token as the user name
+    ],
+)
+def test_a_refused_location_never_echoes_its_credentials(location: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["add-source", location]) == 2
+    err = capsys.readouterr().err
+    assert "hunter22" not in err and err.count("\n") == 1
