@@ -24,7 +24,7 @@ from pipelines.courses.catalog_watch import RECHECK_S, CatalogWatch
 from pipelines.courses.course_settings import catalog_of, settings_for
 from pipelines.courses.hints import hint_topic
 from pipelines.courses.limits import CourseLimits, paused_notice
-from pipelines.courses.routing import CourseRouter, Route
+from pipelines.courses.routing import ROUTES_FILE, CourseRouter, Route
 from pipelines.llm.llm_answerer import LLMAnswerer
 from pipelines.settings import Settings
 from voice.render import VoiceRenderer, get_renderer
@@ -81,7 +81,7 @@ class CourseDesk:
         self.base = base
         catalog = catalog or catalog_of(base)
         self._catalog = catalog
-        self._memory = base.data_dir / "course_routes.sqlite" if catalog.explicit else None
+        self._memory = base.data_dir / ROUTES_FILE if catalog.explicit else None
         self._router = CourseRouter(catalog, self._memory)
         # A deployment without a courses file stays one course until restarted: its single service is not per course.
         self._watch = CatalogWatch(catalog, every_s=recheck_s, clock=clock) if catalog.explicit else None

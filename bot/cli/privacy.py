@@ -21,9 +21,13 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 def run_forget(args: argparse.Namespace) -> int:
     """Delete the student's rows and say how many went."""
     from bot.answering.privacy import Pseudonyms, forget_student
+    from pipelines.courses.routing import forget_routes
 
     settings = load_settings(deployment=True)  # the answer log and console are the deployment's, shared by its courses
     removed = forget_student(settings.feedback_db_path, Pseudonyms(settings.data_dir), args.user)
+    routes = forget_routes(settings.data_dir, args.user)  # the course remembered for their direct messages
+    if routes:
+        removed.counts["remembered courses"] = routes
     shown = ", ".join(f"{count} {table}" for table, count in removed.counts.items()) or "nothing was recorded"
     print(f"forgot {args.user}: {shown}")
     return 0

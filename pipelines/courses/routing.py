@@ -123,5 +123,20 @@ class CourseRouter:
             return db.execute("DELETE FROM last_course WHERE student = ?", (student,)).rowcount
 
 
+ROUTES_FILE = "course_routes.sqlite"  # in the deployment's data dir
+
+
+def forget_routes(data_dir: Path, user: str) -> int:
+    """Remove the last course remembered for ``user`` (a Slack or Discord id) on either platform; rows deleted.
+
+    Privacy's "forget this student" needs no catalog, so this works on the file alone.
+    """
+    path = data_dir / ROUTES_FILE
+    if not path.exists():
+        return 0
+    with SqliteFile(path, _prepare_memory).connect() as db:
+        return db.execute("DELETE FROM last_course WHERE student IN (?, ?)", (f"slack:{user}", f"discord:{user}")).rowcount
+
+
 def _prepare_memory(db: sqlite3.Connection) -> None:
     db.execute("CREATE TABLE IF NOT EXISTS last_course (student TEXT PRIMARY KEY, course TEXT NOT NULL, at REAL NOT NULL)")

@@ -99,6 +99,25 @@ def test_privacy_and_exports_reach_the_deployment_answer_log_with_several_course
         assert db.execute("SELECT COUNT(*) FROM answers WHERE user = 'U0123ABCD'").fetchone() == (0,)
 
 
+def test_privacy_forget_also_drops_the_course_remembered_for_a_students_direct_messages(capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines.courses.catalog import load_catalog
+    from pipelines.courses.routing import ROUTES_FILE, CourseRouter
+    from pipelines.settings import load_settings
+
+    main(["course", "add", "nlp", "--title", "NLP", "--slack-channel", "C0NLP00001"])
+    main(["course", "add", "vision", "--title", "Vision"])
+    base = load_settings(deployment=True)
+    router = CourseRouter(load_catalog(base.courses_path), base.data_dir / ROUTES_FILE)
+    router.slack("U0123ABCD", "C0NLP00001", "what is attention?")  # asked in the nlp channel: remembered for their DMs
+    router.discord("4242", None, None, "what is attention?", explicit="vision")
+    assert router.recall("slack:U0123ABCD") == "nlp" and router.recall("discord:4242") == "vision"
+    capsys.readouterr()
+    assert main(["privacy", "forget", "U0123ABCD"]) == 0
+    assert "1 remembered courses" in capsys.readouterr().out
+    assert main(["privacy", "forget", "4242"]) == 0
+    assert router.recall("slack:U0123ABCD") is None and router.recall("discord:4242") is None
+
+
 REVIEWED = """\
 # Courses of the CS department; reviewed by the teaching committee.
 
