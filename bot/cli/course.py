@@ -114,7 +114,10 @@ def run_add(args: argparse.Namespace) -> int:
         _save(updated, path)
     print(f"added course {course.id!r} to {path}; its data dir is {course.data_dir(settings.data_dir)}")
     if course.sources:
-        print(f"next: course-ta add-source {course.sources[0]} --course {course.id} && course-ta sync --course {course.id}")
+        print(
+            f"its sources are followed by `course-ta schedule` and `serve` from their next start; to index now: "
+            f"course-ta add-source {course.sources[0]} --course {course.id} && course-ta sync --course {course.id}"
+        )
     return 0
 
 
