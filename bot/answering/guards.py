@@ -1,8 +1,8 @@
 """Guards every front door (Slack, Discord) puts before the AnswerService.
 
 They are platform-neutral and cheap (no I/O), so a bot can run them inside its acknowledgement
-window: who may ask (allow-lists), how often (a per-user sliding-window rate limit), and whether an
-event was already handled (platforms redeliver: Slack retries, double delivery of one message as a
+window: who may ask (allow-lists), how often (a per-user sliding-window rate limit), whether a message
+in a question channel asks something at all, and whether an event was already handled (platforms redeliver: Slack retries, double delivery of one message as a
 mention and as a channel message). Each guard answers with a decision plus a user-facing reason,
 because a student must always be told why the bot did not answer.
 """
@@ -159,3 +159,17 @@ def clean_text(text: str) -> CleanText:
     """
     stripped = _UNREADABLE.sub("", text or "")
     return CleanText(" ".join(stripped.split()), len(stripped) != len(text or ""))
+
+
+# A message in a question channel is taken for a question when it asks something; the rest is chatter.
+_QUESTION_START = re.compile(
+    r"^\s*(what|why|how|when|where|which|who|whom|whose|can|could|would|should|is|are|was|were|do|does|did|will|"
+    r"explain|define|describe|compare)\b",
+    re.I,
+)
+
+
+def looks_like_question(text: str) -> bool:
+    """True for text that asks something ("...?" or starting with a question word) and is long enough to search."""
+    words = text.split()
+    return len(words) >= 3 and ("?" in text or bool(_QUESTION_START.match(text)))

@@ -1,7 +1,7 @@
 """Answering without ``/ask`` in a course's question channels (``answer_without_mention_discord``).
 
 In those channels a member's plain message that reads as a question (the test Slack's question
-channels use, :func:`bot.slack.triage.looks_like_question`) is answered like ``/ask`` answers it:
+channels use, :func:`bot.answering.guards.looks_like_question`) is answered like ``/ask`` answers it:
 through the course desk (pause, rate limits, hint mode) and the shared answer pool, the text first
 as a reply to the student's message, then the voice clip. Nobody asked the bot, so it stays silent
 unless it has something to say: chatter, bots' messages, replies to classmates, questions the
@@ -24,13 +24,13 @@ import discord
 from bot.answering.course_desk import DeskTicket
 from bot.answering.escalations import TAChannels
 from bot.answering.feedback import logged_course
+from bot.answering.guards import looks_like_question
 from bot.answering.service import QuestionError
 from bot.discord.ask import answer_payloads, finished_clip, log_answer, play_view, post_clip, settle, ta_http, text_first_payloads
 from bot.discord.context import CourseTA
 from bot.discord.escalation import with_ask_ta
 from bot.discord.guards import GuardRejected
 from bot.discord.voice_message import channel_route
-from bot.slack.triage import looks_like_question
 from pipelines.courses.catalog import CourseCatalog
 from pipelines.domain import Answer
 from pipelines.settings import Settings

@@ -10,12 +10,11 @@ A refusal carries the sentence the student will see.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from bot.answering.feedback import AnswerLog
-from bot.answering.guards import ChannelAllowList, RateLimiter, SeenEvents
+from bot.answering.guards import ChannelAllowList, RateLimiter, SeenEvents, looks_like_question
 from bot.slack.mentions import question_text
 
 logger = logging.getLogger(__name__)
@@ -41,20 +40,6 @@ class Triage:
     direct: bool = False
     team: str = ""  # the asker's workspace: a stream in a channel names its recipient (user and team)
     unmentioned: bool = False  # asked in a question channel without a mention: answered only when the lectures cover it
-
-
-# A message in a question channel is taken for a question when it asks something; the rest is chatter.
-_QUESTION_START = re.compile(
-    r"^\s*(what|why|how|when|where|which|who|whom|whose|can|could|would|should|is|are|was|were|do|does|did|will|"
-    r"explain|define|describe|compare)\b",
-    re.I,
-)
-
-
-def looks_like_question(text: str) -> bool:
-    """True for text that asks something ("...?" or starting with a question word) and is long enough to search."""
-    words = text.split()
-    return len(words) >= 3 and ("?" in text or bool(_QUESTION_START.match(text)))
 
 
 def _ignore(why: str) -> Triage:
