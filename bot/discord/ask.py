@@ -24,6 +24,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.answering.course_desk import DeskTicket
 from bot.answering.feedback import logged_course
 from bot.answering.service import QuestionError
 from bot.discord.audio_source import ClipSourceError, clip_source
@@ -34,7 +35,7 @@ from bot.discord.escalation import PLATFORM, with_ask_ta
 from bot.discord.guards import GuardRejected
 from bot.discord.voice_message import VoiceAttachment, channel_route, followup_route, is_refusal, send_voice_message
 from bot.discord.voice_queue import VoiceUnavailable, caller_voice_channel
-from pipelines.domain import Answer
+from pipelines.domain import Answer, Turn
 from voice.encoding import AudioDecodeError
 from voice.render import Clip
 
@@ -347,8 +348,17 @@ async def on_follow_up(ta: CourseTA, message: discord.Message) -> None:
     if answer is None:
         await message.reply(embed=error_embed(problem or "No answer."), mention_author=False)
         return
+    await reply_with_answer(ta, message, answer, ticket, history=history, also=thread_ids(message.channel))
+
+
+async def reply_with_answer(
+    ta: CourseTA, message: discord.Message, answer: Answer, ticket: DeskTicket, *, history: list[Turn], also: list[int]
+) -> None:
+    """Answer ``message`` with a reply that pings no one: the text first (the clip follows unless the clip mode puts it
+    with the text), the "Ask a TA" button where the course has a TA channel; the conversation is remembered (``also``:
+    more message ids that continue it) and the answer logged. Follow-ups and question channels both answer this way."""
     voice_on = ta.settings.voice_enabled
-    clip_pending = ta.speak(answer.text, ticket) if voice_on else None
+    clip_pending = ta.speak(answer.text, ticket) if voice_on else None  # renders while the text is posted
     clip: Clip | None = None
     if ta.settings.discord_clip_mode == "with_text" and clip_pending is not None:
         clip = await finished_clip(clip_pending)
@@ -356,19 +366,20 @@ async def on_follow_up(ta: CourseTA, message: discord.Message) -> None:
     else:
         embeds, key = text_first_payloads(answer, voice_on)
         files = []
-    sent = [await message.reply(embed=embeds[0], view=play_view(key), mention_author=False, files=files)]
+    channel = message.channel
+    view = with_ask_ta(play_view(key), ta.settings, ticket.course)
+    sent = [await message.reply(embed=embeds[0], view=view, mention_author=False, files=files)]
     for embed in embeds[1:]:
-        sent.append(await message.channel.send(embed=embed))
-    ta.conversations.record([m.id for m in sent], history, answer, also=thread_ids(message.channel))
-    ta.conversations.remember_last(message.channel.id, message.author.id, answer)
+        sent.append(await channel.send(embed=embed))
+    ta.conversations.record([m.id for m in sent], history, answer, also=also)
+    ta.conversations.remember_last(channel.id, message.author.id, answer)
     course = logged_course(ta.desk, ticket.course)
-    await log_answer(ta, message.channel.id, message.id, message.author.id, answer, sent[0].id, message.created_at, course)
+    await log_answer(ta, channel.id, message.id, message.author.id, answer, sent[0].id, message.created_at, course)
     if clip is None and clip_pending is not None:
         clip = await finished_clip(clip_pending)
         if key is not None and clip.ok:
             ta.conversations.keep_clip(key, clip)
         if clip.ok:
-            channel = message.channel
             await post_clip(ta, ta_http(message), channel_route(channel.id), lambda file: channel.send(file=file), clip)
     elif key is not None and clip is not None and clip.ok:
         ta.conversations.keep_clip(key, clip)

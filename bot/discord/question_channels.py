@@ -21,20 +21,14 @@ import re
 
 import discord
 
-from bot.answering.course_desk import DeskTicket
 from bot.answering.escalations import TAChannels
-from bot.answering.feedback import logged_course
 from bot.answering.guards import looks_like_question
 from bot.answering.service import QuestionError
-from bot.discord.ask import answer_payloads, finished_clip, log_answer, play_view, post_clip, settle, ta_http, text_first_payloads
+from bot.discord.ask import reply_with_answer, settle
 from bot.discord.context import CourseTA
-from bot.discord.escalation import with_ask_ta
 from bot.discord.guards import GuardRejected
-from bot.discord.voice_message import channel_route
 from pipelines.courses.catalog import CourseCatalog
-from pipelines.domain import Answer
 from pipelines.settings import Settings
-from voice.render import Clip
 
 logger = logging.getLogger(__name__)
 
@@ -110,38 +104,7 @@ async def on_channel_message(ta: CourseTA, message: discord.Message) -> bool:
         logger.info("message %s in channel %s left alone: the lectures don't cover it", message.id, message.channel.id)
         return True
     try:
-        await _reply(ta, message, answer, ticket)
+        await reply_with_answer(ta, message, answer, ticket, history=[], also=[message.id])
     except discord.HTTPException as error:
         logger.warning("could not answer question %s in channel %s: %s", message.id, message.channel.id, error)
     return True
-
-
-async def _reply(ta: CourseTA, message: discord.Message, answer: Answer, ticket: DeskTicket) -> None:
-    """Post the answer as a reply to the student's message (text first, then the clip), remember and log it."""
-    voice_on = ta.settings.voice_enabled
-    clip_pending = ta.speak(answer.text, ticket) if voice_on else None  # renders while the text is posted
-    clip: Clip | None = None
-    if ta.settings.discord_clip_mode == "with_text" and clip_pending is not None:
-        clip = await finished_clip(clip_pending)
-        embeds, files, key = answer_payloads(answer, clip)
-    else:
-        embeds, key = text_first_payloads(answer, voice_on)
-        files = []
-    view = with_ask_ta(play_view(key), ta.settings, ticket.course)
-    channel = message.channel
-    sent = [await message.reply(embed=embeds[0], view=view, files=files, mention_author=False)]
-    for embed in embeds[1:]:
-        sent.append(await channel.send(embed=embed))
-    # A reply to the answer, or a thread started from the question, continues this conversation.
-    ta.conversations.record([m.id for m in sent], [], answer, also=[message.id])
-    ta.conversations.remember_last(channel.id, message.author.id, answer)
-    course = logged_course(ta.desk, ticket.course)
-    await log_answer(ta, channel.id, message.id, message.author.id, answer, sent[0].id, message.created_at, course)
-    if clip is None and clip_pending is not None:
-        clip = await finished_clip(clip_pending)
-        if key is not None and clip.ok:
-            ta.conversations.keep_clip(key, clip)
-        if clip.ok:
-            await post_clip(ta, ta_http(message), channel_route(channel.id), lambda file: channel.send(file=file), clip)
-    elif key is not None and clip is not None and clip.ok:
-        ta.conversations.keep_clip(key, clip)

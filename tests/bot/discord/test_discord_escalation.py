@@ -8,7 +8,7 @@ import asyncio
 from bot.answering.escalations import EscalationLog
 from bot.console.relay import DiscordRelay
 from bot.discord.escalation import ASKED, CUSTOM_ID
-from tests.bot.discord.discord_payloads import STUDENT_ID, TEXT_CHANNEL_ID, button_interaction, command_interaction, option
+from tests.bot.discord.discord_payloads import STUDENT_ID, TEXT_CHANNEL_ID, button_interaction, command_interaction, option, reply_message
 from tests.bot.discord.discord_scenario import Scenario
 
 TA_CHANNEL = "935000000000000001"
@@ -71,3 +71,19 @@ def test_without_a_ta_channel_there_is_no_button(run_bot, tmp_path) -> None:
         assert CUSTOM_ID not in _custom_ids(calls[1].payload)
 
     run_bot(body, data_dir=tmp_path, voice_enabled=False)
+
+
+def test_a_follow_up_answer_can_be_escalated_too(run_bot, tmp_path) -> None:
+    async def body(s: Scenario) -> None:
+        ask = command_interaction("ask", [option("question", QUESTION)])
+        s.interact(ask)
+        answer = (await s.until(ask, 2))[1]
+        follow_up = reply_message("and how are the negatives chosen?", int(answer.response["id"]))
+        s.message(follow_up)
+        in_channel = f"/channels/{TEXT_CHANNEL_ID}/messages"
+        replies = await s.api.wait_for(lambda calls: any(c.path == in_channel for c in calls))
+        (reply,) = [c for c in replies if c.path == in_channel][:1]
+        assert str(reply.payload["message_reference"]["message_id"]) == follow_up["id"]
+        assert CUSTOM_ID in _custom_ids(reply.payload)
+
+    run_bot(body, data_dir=tmp_path, voice_enabled=False, console_ta_discord_channel=TA_CHANNEL, console_ta_discord_role=TA_ROLE)
