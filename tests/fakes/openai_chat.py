@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -137,3 +138,32 @@ class ChatServer(LocalHTTPServer):
 
     def user_text(self, index: int = -1) -> str:
         return str(self.requests[index]["messages"][-1]["content"])
+
+
+@dataclass
+class WritingModel:
+    """A chat model that writes the first ``hold_after`` characters of ``text`` in every reply, then waits for ``release``,
+    so "the model is still writing" is a state a test holds; ``server`` is its wire fake (its ``requests``, ``base_url``)."""
+
+    text: str
+    hold_after: int
+    go_on: threading.Event = field(default_factory=threading.Event)
+    server: ChatServer = field(init=False)
+
+    def respond(self, body: dict[str, Any]) -> Reply:
+        return Reply(self.text, hold_after=self.hold_after, hold=self.go_on)
+
+    def release(self) -> None:
+        self.go_on.set()
+
+
+@contextmanager
+def writing_model(text: str, hold_after: int) -> Iterator[WritingModel]:
+    """A :class:`WritingModel` behind its running server; released (so nothing hangs) when the block ends."""
+    model = WritingModel(text, hold_after)
+    with ChatServer(model.respond) as server:
+        model.server = server
+        try:
+            yield model
+        finally:
+            model.release()

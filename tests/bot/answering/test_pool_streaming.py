@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 
 from bot.answering.service import AnswerService
 from pipelines.settings import load_settings
-from tests.fakes.openai_chat import ChatServer, Reply
+from tests.fakes.openai_chat import ChatServer, WritingModel, writing_model
 
 QUESTION = "What is contrastive learning?"
 # Longer than what is streamed before the hold, and citing the first passage so it counts as grounded.
@@ -30,27 +29,10 @@ REPLY = (
 HOLD_AFTER = 60  # characters the model writes before it stops until released
 
 
-@dataclass
-class WritingModel:
-    """A chat model that writes the first ``HOLD_AFTER`` characters of its reply, then waits for ``release``."""
-
-    server: ChatServer
-    go_on: threading.Event = field(default_factory=threading.Event)
-
-    def respond(self, body: dict[str, Any]) -> Reply:
-        return Reply(REPLY, hold_after=HOLD_AFTER, hold=self.go_on)
-
-    def release(self) -> None:
-        self.go_on.set()
-
-
 @pytest.fixture
 def model() -> Iterator[WritingModel]:
-    holder: dict[str, WritingModel] = {}
-    with ChatServer(lambda body: holder["model"].respond(body)) as server:
-        holder["model"] = WritingModel(server)
-        yield holder["model"]
-        holder["model"].release()
+    with writing_model(REPLY, HOLD_AFTER) as held:
+        yield held
 
 
 class Text:

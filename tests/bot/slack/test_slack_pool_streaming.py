@@ -7,9 +7,7 @@ until the test lets it go on, so "the model is still writing" is a state the tes
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -18,7 +16,7 @@ from bot.answering.service import AnswerService
 from pipelines.settings import Settings, load_settings
 from tests.bot.slack.conftest import finished
 from tests.bot.slack.slack_constants import CHANNEL
-from tests.fakes.openai_chat import ChatServer, Reply
+from tests.fakes.openai_chat import WritingModel, writing_model
 from tests.fakes.slack_web_api import SlackWire
 
 QUESTION = "What is contrastive learning?"
@@ -30,31 +28,15 @@ REPLY = (
 HOLD_AFTER = 200  # past the Slack SDK's 128-character stream buffer, short of the whole reply
 
 
-@dataclass
-class WritingModel:
-    """A chat model that writes the first ``HOLD_AFTER`` characters of every reply, then waits for ``release``."""
-
-    server: ChatServer
-    go_on: threading.Event = field(default_factory=threading.Event)
-
-    def respond(self, body: dict[str, Any]) -> Reply:
-        return Reply(REPLY, hold_after=HOLD_AFTER, hold=self.go_on)
-
-    def release(self) -> None:
-        self.go_on.set()
-
-    def settings(self, **overrides: Any) -> Settings:
-        values = {"llm_base_url": self.server.base_url, "llm_model": "scripted", "llm_timeout_s": 150, "llm_max_retries": 0}
-        return load_settings(**{**values, **overrides})
+def _settings(model: WritingModel, **overrides: Any) -> Settings:
+    values = {"llm_base_url": model.server.base_url, "llm_model": "scripted", "llm_timeout_s": 150, "llm_max_retries": 0}
+    return load_settings(**{**values, **overrides})
 
 
-@pytest.fixture
-def writing_model() -> Iterator[WritingModel]:
-    holder: dict[str, WritingModel] = {}
-    with ChatServer(lambda body: holder["model"].respond(body)) as server:
-        holder["model"] = WritingModel(server)
-        yield holder["model"]
-        holder["model"].release()
+@pytest.fixture(name="writing_model")
+def _writing_model() -> Iterator[WritingModel]:
+    with writing_model(REPLY, HOLD_AFTER) as held:
+        yield held
 
 
 def _partial(wire: SlackWire, question: dict[str, Any]) -> str:
@@ -75,7 +57,7 @@ def _appended_text(wire: SlackWire, message: dict[str, Any]) -> str:
 def test_llm_text_reaches_slack_while_the_model_writes_and_a_waiting_question_still_sees_the_queue(
     make_bot, wire, writing_model, base_settings
 ):
-    settings = writing_model.settings(data_dir=base_settings.data_dir, answer_workers=1, answer_cache_size=0)
+    settings = _settings(writing_model, data_dir=base_settings.data_dir, answer_workers=1, answer_cache_size=0)
     running = make_bot(answers=AnswerService(settings), slack_voice_clips=False)
     first = running.ask(QUESTION)
     shown = wire.wait_for(lambda: _partial(wire, first), what="part of the answer in the thread")
@@ -110,7 +92,7 @@ def test_students_asking_the_same_question_at_once_both_see_it_written_and_a_lat
     make_bot, wire, writing_model, base_settings
 ):
     running = make_bot(
-        answers=AnswerService(writing_model.settings(data_dir=base_settings.data_dir, answer_workers=2)), slack_voice_clips=False
+        answers=AnswerService(_settings(writing_model, data_dir=base_settings.data_dir, answer_workers=2)), slack_voice_clips=False
     )
     first = running.ask(QUESTION)
     wire.wait_for(lambda: _partial(wire, first), what="part of the answer in the first thread")
@@ -133,7 +115,7 @@ def test_students_asking_the_same_question_at_once_both_see_it_written_and_a_lat
 
 def test_the_placeholder_shows_llm_text_while_the_model_writes(make_bot, wire, writing_model, base_settings):
     wire.fail["chat.startStream"] = "not_allowed"  # a workspace without native streaming
-    running = make_bot(answers=AnswerService(writing_model.settings(data_dir=base_settings.data_dir)), slack_voice_clips=False)
+    running = make_bot(answers=AnswerService(_settings(writing_model, data_dir=base_settings.data_dir)), slack_voice_clips=False)
     question = running.ask(QUESTION)
     shown = wire.wait_for(lambda: _partial(wire, question), what="part of the answer in the placeholder")
     (placeholder,) = wire.thread(CHANNEL, question["event"]["ts"])
