@@ -23,3 +23,18 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory):
     report = ingestor.ingest([SAMPLE_COURSE])
     assert report.count("added") == 4
     return settings, ingestor.bundle
+
+
+def record_embedded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, every text embedded on its own (not as part of a chunk's pass), in order; the real model still runs."""
+    from pipelines.search import sentence_vectors
+
+    embedded: list[str] = []
+    original = sentence_vectors._embed
+
+    def spy(embedder, texts):
+        embedded.extend(texts)
+        return original(embedder, texts)
+
+    monkeypatch.setattr(sentence_vectors, "_embed", spy)
+    return embedded

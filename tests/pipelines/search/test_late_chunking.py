@@ -11,7 +11,6 @@ from haystack import Document
 
 from bot.cli.demo import SAMPLE_COURSE
 from pipelines.freshness.ingest import Ingestor
-from pipelines.search import sentence_vectors
 from pipelines.search.embedders import LateChunkingDocumentEmbedder, document_embedder
 from pipelines.search.late_chunking import LATE, SEPARATE, TokenPass, pool_spans
 from pipelines.search.query import build_query_pipeline, query_inputs
@@ -27,6 +26,7 @@ from pipelines.search.sentence_vectors import (
 )
 from pipelines.settings import SettingsError, load_settings
 from pipelines.stores.document_store import open_store
+from tests.pipelines.search.conftest import record_embedded
 
 QUESTIONS = [
     "how does whisper turn audio into text?",
@@ -119,14 +119,7 @@ def test_a_late_chunked_ingest_is_answered_from_its_stored_vectors_alone(tmp_pat
     pipeline = build_query_pipeline(settings, open_store(settings))
     pipeline.warm_up()
     answerer = pipeline.get_component("answerer")
-    embedded: list[str] = []
-    original = sentence_vectors._embed
-
-    def spy(embedder, texts):  # records what reaches the model; the real model still runs
-        embedded.extend(texts)
-        return original(embedder, texts)
-
-    monkeypatch.setattr(sentence_vectors, "_embed", spy)
+    embedded = record_embedded(monkeypatch)
     answers = [pipeline.run(query_inputs(pipeline, q), include_outputs_from={"answerer"})["answerer"]["answer"] for q in QUESTIONS]
     assert embedded == [] and answerer.embedded_on_the_fly == 0  # no sentence was embedded at question time
     assert any(a.grounded and a.citations for a in answers)
@@ -181,14 +174,7 @@ def test_a_late_chunked_ingest_with_summaries_runs_each_chunk_once_and_embeds_no
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = load_settings(data_dir=tmp_path / "data", sentence_vectors=LATE, summaries=True, llm_answers=False)
-    embedded: list[str] = []
-    original = sentence_vectors._embed
-
-    def spy(embedder, texts):  # records what is embedded on its own; the real model still runs
-        embedded.extend(texts)
-        return original(embedder, texts)
-
-    monkeypatch.setattr(sentence_vectors, "_embed", spy)
+    embedded = record_embedded(monkeypatch)
     ingestor = Ingestor(settings)
     report = ingestor.ingest([SAMPLE_COURSE])
     assert report.count("failed") == 0

@@ -21,6 +21,7 @@ from pipelines.search.query import build_query_pipeline, query_inputs
 from pipelines.search.sentence_vectors import FIELD, chunk_sentences, embedder_space, scored_positions, stored_vectors, text_vectors
 from pipelines.settings import bundled_embedding_model, load_settings
 from pipelines.stores.document_store import open_store
+from tests.pipelines.search.conftest import record_embedded
 
 QUESTIONS = [
     "how does whisper turn audio into text?",
@@ -143,14 +144,7 @@ def test_extractive_summaries_and_indexing_embed_each_sentence_once(tmp_path: Pa
 
     settings = load_settings(data_dir=tmp_path / "data", summaries=True, sentence_vectors="separate")
     sentence_vectors._memo.clear()
-    embedded: list[str] = []
-    original = sentence_vectors._embed
-
-    def spy(embedder, texts):  # records what reaches the model; the real model still runs
-        embedded.extend(texts)
-        return original(embedder, texts)
-
-    monkeypatch.setattr(sentence_vectors, "_embed", spy)
+    embedded = record_embedded(monkeypatch)
     Ingestor(settings).ingest([SAMPLE_COURSE])
     assert embedded and len(embedded) == len(set(embedded))  # the summary's sentences were not embedded again for the index
     from pipelines.llm.summaries import list_summaries, load_summary
