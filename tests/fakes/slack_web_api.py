@@ -250,27 +250,28 @@ class SlackWire:
         return {"ok": True, "channel": channel, "ts": ts}
 
     def _m_chat_appendStream(self, params: dict[str, Any]) -> dict[str, Any]:
-        message = self._streaming(params)
+        message = self._continued_stream(params)
         if isinstance(message, str):
             return {"ok": False, "error": message}
-        error = self._stream_content(message, params)
-        if error:
-            return {"ok": False, "error": error}
         message["edits"] += 1
         return {"ok": True, "channel": params["channel"], "ts": params["ts"]}
 
     def _m_chat_stopStream(self, params: dict[str, Any]) -> dict[str, Any]:
-        message = self._streaming(params)
+        message = self._continued_stream(params)
         if isinstance(message, str):
             return {"ok": False, "error": message}
-        error = self._stream_content(message, params)
-        if error:
-            return {"ok": False, "error": error}
         blocks = params.get("blocks") or []
         if len(blocks) > 50:
             return {"ok": False, "error": "invalid_blocks"}
         message.update(blocks=blocks, stream="stopped", edits=message["edits"] + 1)
         return {"ok": True, "channel": params["channel"], "ts": params["ts"], "message": {"ts": params["ts"], "text": message["text"]}}
+
+    def _continued_stream(self, params: dict[str, Any]) -> dict[str, Any] | str:
+        """The streaming message an append or stop names, with the call's content applied; an error code when it cannot be."""
+        message = self._streaming(params)
+        if isinstance(message, str):
+            return message
+        return self._stream_content(message, params) or message
 
     def _streaming(self, params: dict[str, Any]) -> dict[str, Any] | str:
         message = self.messages.get((params.get("channel"), params.get("ts")))  # type: ignore[arg-type]
