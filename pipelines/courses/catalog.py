@@ -16,7 +16,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from pipelines.courses.toml_edit import TomlEditError, edit_tables, write_atomically
+from pipelines.atomic_file import write_text_atomically
+from pipelines.courses.toml_edit import TomlEditError, edit_tables
 from pipelines.settings.validators import discord_id, shaped
 
 DEFAULT_COURSE_ID = "default"
@@ -259,4 +260,4 @@ def save_catalog(catalog: CourseCatalog, path: Path) -> None:
         raise CourseError(
             f"{path}: the edit would make the courses file {size:,} bytes, over the 1 MiB limit ({MAX_COURSES_FILE_BYTES:,} bytes); nothing written"
         )
-    write_atomically(path, text)
+    write_text_atomically(path, text)

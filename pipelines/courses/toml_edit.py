@@ -12,8 +12,6 @@ link and its target is replaced. Editors that read, change and write the file ta
 from __future__ import annotations
 
 import os
-import stat
-import tempfile
 import threading
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
@@ -214,24 +212,3 @@ def _holder(lock_file: Path) -> str:
         return lock_file.read_text(encoding="ascii").strip() or "unknown"
     except OSError:
         return "unknown"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Replace the file ``path`` names with ``text`` in one step, keeping its permissions (new files: 0644).
-
-    A symlink is followed and its target replaced, so the link (often into a reviewed checkout) survives.
-    """
-    path = real_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

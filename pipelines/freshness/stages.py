@@ -12,14 +12,12 @@ only then records its finish with both hashes, so a killed process redoes at mos
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from pipelines.atomic_file import write_text_atomically
 from pipelines.corpus.chunking import chunk_documents
 from pipelines.corpus.discovery import read_best_transcript
 from pipelines.corpus.sentences import segments_to_sentences
@@ -41,22 +39,6 @@ MEDIA_ONLY = "media without a transcript file (transcribe it with `course-ta tra
 
 # Segments, how they were made, their language and any warnings about the source.
 ProducedTranscript = tuple[list[Any], str, str, list[str]]
-
-
-def write_atomically(path: Path, text: str) -> str:
-    """Write text so a crash leaves either the old file or the new one; returns its hash."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    data = text.encode("utf-8")
-    try:
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return hashlib.sha256(data).hexdigest()
 
 
 class VideoStages:
@@ -109,7 +91,7 @@ class VideoStages:
         started = time.perf_counter()
         segments, method, language, warnings = self._produce_transcript(ref)
         payload = segments_payload(segments, video_id=ref.video_id, method=method, language=language)
-        output = write_atomically(path, json.dumps(payload, ensure_ascii=False))
+        output = write_text_atomically(path, json.dumps(payload, ensure_ascii=False))
         self.ledger.finish(
             ref.video_id, "transcript", wanted, output, f"{method} ({time.perf_counter() - started:.1f}s)", warnings=warnings
         )
@@ -120,7 +102,7 @@ class VideoStages:
         payload = segments_payload(
             _caption_segments(captions.to_json()), video_id=ref.video_id, method=captions.method, language=captions.language_code
         )
-        output = write_atomically(self.resources.transcripts_dir / f"{ref.video_id}.json", json.dumps(payload, ensure_ascii=False))
+        output = write_text_atomically(self.resources.transcripts_dir / f"{ref.video_id}.json", json.dumps(payload, ensure_ascii=False))
         self.ledger.finish(ref.video_id, "transcript", input_hash or self.transcript_input(ref), output, f"{captions.method} (re-check)")
 
     def _produce_transcript(self, ref: VideoRef) -> ProducedTranscript:
@@ -197,7 +179,7 @@ class VideoStages:
         else:
             sentences = segments_to_sentences(parsed.segments)
         rows = [[s.text, s.start, s.end] for s in sentences]
-        output = write_atomically(path, json.dumps(rows, ensure_ascii=False))
+        output = write_text_atomically(path, json.dumps(rows, ensure_ascii=False))
         self.ledger.finish(ref.video_id, "cleaned", wanted, output, f"{len(rows)} sentences{detail}", warnings=warnings)
         return True
 

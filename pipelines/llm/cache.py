@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import threading
 from pathlib import Path
 from typing import Any
 
+from pipelines.atomic_file import write_text_atomically
 from pipelines.settings import Settings
 
 
@@ -52,11 +51,4 @@ class LLMCache:
 
     def put(self, stage: str, key: str, value: Any) -> None:
         """Store ``value`` as JSON atomically: a reader sees the old entry, the new one, or none."""
-        path = self._path(stage, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        try:
-            temporary.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
-            os.replace(temporary, path)
-        finally:
-            temporary.unlink(missing_ok=True)
+        write_text_atomically(self._path(stage, key), json.dumps(value, ensure_ascii=False))

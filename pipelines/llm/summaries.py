@@ -19,9 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import Any
 import numpy as np
 from haystack import Document
 
+from pipelines.atomic_file import write_text_atomically
 from pipelines.corpus.chunking import SUMMARY_KIND, window_document
 from pipelines.domain import Sentence, Video
 from pipelines.llm.cache import LLMCache
@@ -120,13 +119,7 @@ def summary_path(settings: Settings, video_id: str) -> Path:
 def save_summary(settings: Settings, summary: VideoSummary) -> Path:
     """Write the summary atomically (temporary file, then rename); returns its path."""
     path = summary_path(settings, summary.video_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        temporary.write_text(json.dumps(summary.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    write_text_atomically(path, json.dumps(summary.to_dict(), ensure_ascii=False, indent=1))
     return path
 
 
