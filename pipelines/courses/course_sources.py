@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from pipelines.corpus.sources.registry import SourceLocationError, check_location, kind_of
+from pipelines.corpus.sources.registry import SourceLocationError, check_location, kind_of, without_credentials
 from pipelines.corpus.sources.video_ref import LOCAL
 from pipelines.courses.catalog import Course
 from pipelines.freshness.ledger import Ledger, Source, source_id_for
@@ -31,7 +31,8 @@ def follow_listed_sources(course: Course, ledger: Ledger, courses_file: Path | N
         try:
             kind, location = check_location([_anchored(listed, courses_file)])
         except SourceLocationError as error:
-            logger.warning("course %s: source %r listed in %s is skipped: %s", course.id, listed, courses_file or "the courses file", error)
+            shown = without_credentials(listed)  # a hand-written URL may carry a password: never log it
+            logger.warning("course %s: source %r listed in %s is skipped: %s", course.id, shown, courses_file or "the courses file", error)
             continue
         known = ledger.source(source_id_for(kind, location))
         source = ledger.add_source(kind, location)

@@ -28,7 +28,7 @@ def test_sources_listed_in_the_courses_file_are_followed_by_each_course_schedule
 [[course]]
 id = "nlp"
 title = "NLP"
-sources = ["lectures/nlp", "{PLAYLIST}", "{NOT_YOUTUBE}", "lectures/missing"]
+sources = ["lectures/nlp", "{PLAYLIST}", "{NOT_YOUTUBE}", "lectures/missing", "https://teacher:hunter22@www.youtube.com/@nlp"]
 
 [[course]]
 id = "math"
@@ -63,9 +63,10 @@ paused = true
             scheduler.runner.ledger.close()
 
     skipped = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "skipped" in r.getMessage()]
-    assert len(skipped) == 2, skipped
+    assert len(skipped) == 3, skipped
     assert NOT_YOUTUBE in skipped[0] and str(refused.value) in skipped[0] and "course nlp" in skipped[0]
     assert "lectures/missing" in skipped[1] and "no such folder" in skipped[1]
+    assert "www.youtube.com/@nlp" in skipped[2] and "hunter22" not in caplog.text  # a password in the file is never logged
     assert all("\n" not in line for line in skipped)
     # The art course's ledger was never touched: paused courses are not synced.
     assert not (data / "courses" / "art" / "ledger.sqlite").exists()
