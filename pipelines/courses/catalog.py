@@ -260,4 +260,7 @@ def save_catalog(catalog: CourseCatalog, path: Path) -> None:
         raise CourseError(
             f"{path}: the edit would make the courses file {size:,} bytes, over the 1 MiB limit ({MAX_COURSES_FILE_BYTES:,} bytes); nothing written"
         )
-    write_text_atomically(path, text)
+    try:
+        write_text_atomically(path, text)
+    except OSError as error:  # full disk, read-only folder: the old file is untouched
+        raise CourseError(f"{path}: cannot write the courses file ({error.strerror or error}); it is unchanged") from None

@@ -187,7 +187,10 @@ def edit_lock(path: Path, timeout: float = EDIT_LOCK_TIMEOUT_S) -> Iterator[None
     releases it when its holder dies. Raises :class:`TomlEditBusyError` after ``timeout`` seconds.
     """
     lock_file = lock_path(path)
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a folder that is a file, a read-only or full disk: one line, not a traceback
+        raise TomlEditError(f"cannot create the folder for its edit lock ({error.strerror or error})") from None
     if not _THREADS.acquire(timeout=timeout):
         raise TomlEditBusyError(f"another edit of {real_path(path)} in this process has run for over {timeout:.0f}s")
     try:
@@ -199,6 +202,8 @@ def edit_lock(path: Path, timeout: float = EDIT_LOCK_TIMEOUT_S) -> Iterator[None
                 f"another command (pid {_holder(lock_file)}) has been editing {real_path(path)} for over {timeout:.0f}s; "
                 "try again when it is done"
             ) from None
+        except OSError as error:
+            raise TomlEditError(f"cannot take its edit lock {lock_file} ({error.strerror or error})") from None
         try:
             yield
         finally:

@@ -391,3 +391,14 @@ def test_a_channel_given_twice_is_stored_once() -> None:
     assert main(["course", "add", "nlp", "--title", "NLP", *twice]) == 0
     table = tomllib.loads((data_dir() / "courses.toml").read_text(encoding="utf-8"))["course"][0]
     assert table["slack_channels"] == ["C0NLP0001"] and table["discord_channels"] == ["111111111111111111"]
+
+
+def test_a_courses_file_that_cannot_be_written_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder\n")
+    monkeypatch.setenv("COURSE_TA_COURSES_FILE", str(tmp_path / "a-file" / "courses.toml"))
+    assert main(["course", "add", "nlp", "--title", "NLP"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "courses.toml" in err and "Traceback" not in err
+    assert (tmp_path / "a-file").read_text() == "not a folder\n"
